@@ -1,0 +1,35 @@
+"""`python app.py`: open ./index (built from the bundled sample article if empty) and serve the UI.
+
+Settings come from the environment like the CLI's (KHABAR_INDEX, KHABAR_HOST, KHABAR_PORT).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from khabar import config
+from khabar.errors import KhabarError
+
+
+def main() -> int:
+    """Build the index from the samples if needed, then serve until interrupted."""
+    try:
+        settings = config.resolve(env=os.environ)
+        from khabar.service import Khabar
+        from khabar.web import serve
+
+        service = Khabar.open(settings["index"], model=settings["model"])
+        report = service.ensure_samples()
+        if report is not None:
+            print(f"built {settings['index']} from the bundled sample ({report.seconds:.1f}s)")
+        print(f"serving http://{settings['host']}:{settings['port']}", flush=True)
+        serve(service, host=settings["host"], port=settings["port"])
+    except KhabarError as exc:
+        print(f"khabar: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

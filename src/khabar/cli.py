@@ -1,0 +1,230 @@
+"""The ``khabar`` command: add, ask, info, remove, serve.
+
+Imports stay light: gradio loads only for ``serve``; tqdm only for ``add``.
+Errors from the library are translated here, once: a message on stderr and exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from khabar import __version__, config
+from khabar.errors import KhabarError
+from khabar.records import Answer, Hit
+
+EXIT_ERROR = 2
+EXIT_PARTIAL = 1
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--index",
+        metavar="DIR",
+        help=f"index folder (default {config.SETTINGS['index'].default}; env KHABAR_INDEX)",
+    )
+    parser.add_argument("--config", metavar="FILE", type=Path, help="TOML file of settings")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="khabar",
+        description="Ask questions about Arabic news articles, in English or Arabic.",
+    )
+    parser.add_argument("--version", action="version", version=f"khabar {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    add = sub.add_parser("add", help="add article files or folders to the index")
+    _common(add)
+    add.add_argument(
+        "paths",
+        nargs="+",
+        type=Path,
+        metavar="PATH",
+        help="files (.txt .md .html .htm .jsonl) or folders (searched recursively)",
+    )
+    add.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    ask = sub.add_parser("ask", help="ask a question; prints the best passages, best first")
+    _common(ask)
+    ask.add_argument("question", help="the question, in English or Arabic")
+    ask.add_argument(
+        "-k", type=int, default=None, help="how many passages (default 5; env KHABAR_K)"
+    )
+    ask.add_argument("--json", action="store_true", help="print one JSON object")
+
+    info = sub.add_parser("info", help="what the index holds")
+    _common(info)
+    info.add_argument("--articles", action="store_true", help="also list the articles")
+    info.add_argument("--json", action="store_true", help="print one JSON object")
+
+    remove = sub.add_parser("remove", help="remove an article by its id")
+    _common(remove)
+    remove.add_argument("article_id", metavar="ARTICLE_ID")
+
+    serve = sub.add_parser("serve", help="serve the web UI")
+    _common(serve)
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1; env KHABAR_HOST)")
+    serve.add_argument("--port", type=int, help="port (default 7860; env KHABAR_PORT)")
+    serve.add_argument(
+        "--samples",
+        action="store_true",
+        help="add the bundled sample article first if the index is empty",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        settings = config.resolve(
+            cli={
+                "index": args.index,
+                "k": getattr(args, "k", None),
+                "host": getattr(args, "host", None),
+                "port": getattr(args, "port", None),
+            },
+            env=os.environ,
+            config_file=args.config,
+        )
+        command: Callable[[argparse.Namespace, dict[str, Any]], int] = _COMMANDS[args.command]
+        return command(args, settings)
+    except KhabarError as exc:
+        print(f"khabar: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("khabar: interrupted", file=sys.stderr)
+        return 130
+
+
+def _open(settings: dict[str, Any]) -> Any:
+    from khabar.service import Khabar
+
+    return Khabar.open(
+        settings["index"],
+        model=settings["model"],
+        max_chars=settings["max_chars"],
+        max_file_bytes=settings["max_file_bytes"],
+    )
+
+
+def _cmd_add(args: argparse.Namespace, settings: dict[str, Any]) -> int:
+    from tqdm import tqdm
+
+    service = _open(settings)
+    bar = tqdm(total=0, unit="text", desc="embedding", disable=args.quiet or None, file=sys.stderr)
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    report = service.add_paths(args.paths, progress=progress)
+    bar.close()
+    for path, message in report.failed:
+        print(f"khabar: skipped {path}: {message.removeprefix(path + ': ')}", file=sys.stderr)
+    print(
+        f"added {len(report.added)}, updated {len(report.updated)}, "
+        f"unchanged {len(report.unchanged)}, failed {len(report.failed)} "
+        f"({report.seconds:.1f}s) → {service.store.folder}"
+    )
+    for label, ids in (("added", report.added), ("updated", report.updated)):
+        for article_id in ids:
+            print(f"  {label}: {article_id}")
+    if report.failed and not (report.added or report.updated or report.unchanged):
+        return EXIT_ERROR
+    return EXIT_PARTIAL if report.failed else 0
+
+
+def _cmd_ask(args: argparse.Namespace, settings: dict[str, Any]) -> int:
+    service = _open(settings)
+    answer = service.ask(args.question, k=settings["k"], context=False)
+    if args.json:
+        json.dump(answer.to_json(), sys.stdout, ensure_ascii=False)
+        sys.stdout.write("\n")
+    else:
+        print_answer(answer, sys.stdout)
+    return 0
+
+
+def print_answer(answer: Answer, out: TextIO) -> None:
+    """Plain-text answer: per hit, the citation, the section, and the paragraph with the
+    answering sentence marked (bold in a terminal, between ⟦ ⟧ otherwise)."""
+    if not answer.hits:
+        print("No passages: the index is empty. Add articles with `khabar add PATH`.", file=out)
+        return
+    tty = out.isatty()
+    for rank, hit in enumerate(answer.hits, start=1):
+        print(
+            f"[{rank}] {hit.title} — paragraph {hit.paragraph} "
+            f"(id {hit.article_id}, score {hit.score:.3f})",
+            file=out,
+        )
+        if hit.section:
+            print(f"    § {hit.section}", file=out)
+        print("    " + _marked(hit, tty), file=out)
+        print(file=out)
+
+
+def _marked(hit: Hit, tty: bool) -> str:
+    start, end = hit.sentence_start, hit.sentence_end
+    left, right = ("\033[1;33m", "\033[0m") if tty else ("⟦", "⟧")
+    return hit.text[:start] + left + hit.text[start:end] + right + hit.text[end:]
+
+
+def _cmd_info(args: argparse.Namespace, settings: dict[str, Any]) -> int:
+    service = _open(settings)
+    info = service.info()
+    articles = service.articles() if args.articles else []
+    if args.json:
+        if args.articles:
+            info["article_list"] = [a.__dict__ for a in articles]
+        json.dump(info, sys.stdout, ensure_ascii=False)
+        sys.stdout.write("\n")
+        return 0
+    size = info["size_bytes"]
+    print(f"index:      {info['index']}")
+    print(f"articles:   {info['articles']}")
+    print(f"paragraphs: {info['paragraphs']} ({info['chunks']} chunks, {info['spans']} spans)")
+    print(f"encoder:    {info['encoder']} (dim {info['dim']}, {info['encoder_fingerprint']})")
+    print(f"format:     {info['format_version']} (khabar {info['khabar_version']})")
+    print(f"size:       {size / 1024:.1f} KiB")
+    for a in articles:
+        print(f"  {a.id}\t{a.title}\t{a.paragraphs} paragraphs\t{a.source}")
+    return 0
+
+
+def _cmd_remove(args: argparse.Namespace, settings: dict[str, Any]) -> int:
+    row = _open(settings).remove(args.article_id)
+    print(f"removed {row.id} ({row.title})")
+    return 0
+
+
+def _cmd_serve(args: argparse.Namespace, settings: dict[str, Any]) -> int:
+    service = _open(settings)
+    if args.samples:
+        service.ensure_samples()
+    from khabar.web import serve
+
+    serve(service, host=settings["host"], port=settings["port"])
+    return 0
+
+
+_COMMANDS: dict[str, Callable[[argparse.Namespace, dict[str, Any]], int]] = {
+    "add": _cmd_add,
+    "ask": _cmd_ask,
+    "info": _cmd_info,
+    "remove": _cmd_remove,
+    "serve": _cmd_serve,
+}
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,115 @@
+"""One registry of settings: name, default, help. Later layers win:
+defaults < config file (TOML) < KHABAR_* environment < command-line flags.
+
+Components never read the environment: they receive plain values from here.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from khabar.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting: its name, default, type and help text."""
+
+    name: str
+    default: Any
+    help: str
+    parse: Callable[[str], Any] = str
+
+    @property
+    def env(self) -> str:
+        """The environment variable that sets it."""
+        return "KHABAR_" + self.name.upper()
+
+
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number <= 0:
+        raise ValueError("must be a positive whole number")
+    return number
+
+
+def _port(value: str) -> int:
+    number = int(value)
+    if not 0 < number < 65536:
+        raise ValueError("must be a port number from 1 to 65535")
+    return number
+
+
+SETTINGS: dict[str, Setting] = {
+    s.name: s
+    for s in (
+        Setting("index", "./index", "folder of the index"),
+        Setting("model", "bundled", "encoder: 'bundled' (multilingual-e5-small, 4-bit)"),
+        Setting("k", 5, "how many passages to return", _positive_int),
+        Setting("host", "127.0.0.1", "address the server listens on"),
+        Setting("port", 7860, "port the server listens on", _port),
+        Setting(
+            "max_chars",
+            1200,
+            "longest chunk, in characters, before a paragraph is split",
+            _positive_int,
+        ),
+        Setting(
+            "max_file_bytes",
+            20 * 1024 * 1024,
+            "largest article file accepted, in bytes",
+            _positive_int,
+        ),
+    )
+}
+
+CONFIG_ENV = "KHABAR_CONFIG"
+
+
+def resolve(
+    cli: Mapping[str, Any] | None = None,
+    env: Mapping[str, str] | None = None,
+    config_file: Path | None = None,
+) -> dict[str, Any]:
+    """Every setting's value after layering file, environment and CLI over the defaults.
+
+    ``env`` is passed in by the caller (the CLI passes ``os.environ``); ``cli`` holds
+    flags the person gave (None values are ignored).
+    """
+    env = env or {}
+    values = {name: s.default for name, s in SETTINGS.items()}
+    path = config_file or (Path(env[CONFIG_ENV]) if env.get(CONFIG_ENV) else None)
+    if path is not None:
+        values.update(_from_file(path))
+    for name, setting in SETTINGS.items():
+        if setting.env in env and env[setting.env] != "":
+            values[name] = _parse(setting, env[setting.env], setting.env)
+    for name, value in (cli or {}).items():
+        if value is not None and name in SETTINGS:
+            values[name] = _parse(SETTINGS[name], str(value), f"--{name.replace('_', '-')}")
+    return values
+
+
+def _from_file(path: Path) -> dict[str, Any]:
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read the config file ({exc})") from exc
+    table = raw.get("khabar", raw)
+    out: dict[str, Any] = {}
+    for key, value in table.items():
+        if key not in SETTINGS:
+            raise ConfigError(f"{path}: unknown setting {key!r}; known: {', '.join(SETTINGS)}")
+        out[key] = _parse(SETTINGS[key], str(value), f"{path}: {key}")
+    return out
+
+
+def _parse(setting: Setting, raw: str, where: str) -> Any:
+    try:
+        return setting.parse(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{where}: invalid value {raw!r} for {setting.name} ({exc})") from exc

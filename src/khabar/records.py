@@ -1,0 +1,109 @@
+"""The records that flow through khabar: Article → Chunk/Span → Hit → Answer.
+
+All frozen dataclasses; they carry data only, no behaviour that needs a library.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Article:
+    """One news article as read from a source, before chunking."""
+
+    id: str
+    title: str
+    text: str
+    source: str = ""
+    url: str | None = None
+    published: str | None = None
+
+    @property
+    def content_hash(self) -> str:
+        """A hash of everything that changes what is indexed or shown."""
+        digest = hashlib.sha256()
+        for part in (self.title, self.text, self.url or "", self.published or ""):
+            digest.update(part.encode("utf-8"))
+            digest.update(b"\x00")
+        return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class Span:
+    """A stretch of a chunk's text, by character offsets: a sentence or a clause of one.
+
+    Spans are embedded on their own so that a paragraph can be scored by the part
+    of it that best answers the question.
+    """
+
+    start: int
+    end: int
+    kind: str = "sentence"  # "sentence" or "clause"
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A paragraph (or a part of a long one) with its section heading and spans."""
+
+    paragraph: int  # 1-based paragraph number in the article (headings not counted)
+    part: int  # 0 unless a long paragraph was split
+    section: str | None
+    text: str
+    spans: tuple[Span, ...] = ()
+
+    @property
+    def embed_text(self) -> str:
+        """What the encoder sees: the section heading, if any, then the paragraph."""
+        return f"{self.section}\n{self.text}" if self.section else self.text
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One retrieved passage with its citation and the answering sentence."""
+
+    article_id: str
+    title: str
+    paragraph: int
+    section: str | None
+    text: str
+    sentence: str
+    sentence_start: int
+    sentence_end: int
+    score: float
+    chunk_id: int
+    source: str = ""
+    url: str | None = None
+    published: str | None = None
+    before: str | None = None  # the previous paragraph of the article, for context
+    after: str | None = None  # the next paragraph of the article, for context
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The passages that answer a question, best first."""
+
+    question: str
+    hits: tuple[Hit, ...] = field(default_factory=tuple)
+
+    def to_json(self) -> dict[str, object]:
+        """The JSON shape shared by ``khabar ask --json`` and the HTTP API."""
+        return {
+            "question": self.question,
+            "hits": [
+                {
+                    "article_id": h.article_id,
+                    "title": h.title,
+                    "paragraph": h.paragraph,
+                    "section": h.section,
+                    "text": h.text,
+                    "sentence": h.sentence,
+                    "score": round(h.score, 4),
+                    "source": h.source,
+                    "url": h.url,
+                    "published": h.published,
+                }
+                for h in self.hits
+            ],
+        }

@@ -1,0 +1,267 @@
+"""The facade: everything the CLI, the web UI and the API may call.
+
+Presentation layers talk only to :class:`Khabar`; it wires ingest → chunk →
+embed → store → search → answer and owns the one encoder of the process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from khabar import __version__
+from khabar.answer import build_answer
+from khabar.chunk import DEFAULT_MAX_CHARS, chunk_article
+from khabar.embed import Encoder, load_encoder
+from khabar.errors import ArticleNotFoundError, EmptyQuestionError, InputError, KhabarError
+from khabar.ingest import DEFAULT_MAX_BYTES, article_from_text, collect_files, read_path
+from khabar.records import Answer, Article, Chunk
+from khabar.search import SearchSettings, search
+from khabar.store import IndexStore
+from khabar.store.index import EncoderInfo, PendingArticle
+from khabar.store.metadata import ArticleRow
+
+MAX_QUESTION_CHARS = 2000
+# Articles are written to the index in groups of about this many chunks, so that a long
+# `add` saves its progress as it goes.
+WRITE_GROUP_CHUNKS = 256
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class AddReport:
+    """What an ``add`` did, per article id, and which inputs failed and why."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (file or name, message)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing failed."""
+        return not self.failed
+
+
+def sample_paths() -> list[Path]:
+    """The sample articles bundled with the package."""
+    folder = resources.files("khabar") / "samples"
+    return sorted(Path(str(p)) for p in folder.iterdir() if p.name.endswith(".txt"))
+
+
+class Khabar:
+    """One open index and the encoder that reads and writes it."""
+
+    def __init__(
+        self,
+        store: IndexStore,
+        encoder: Encoder,
+        *,
+        max_chars: int = DEFAULT_MAX_CHARS,
+        max_file_bytes: int = DEFAULT_MAX_BYTES,
+        search_settings: SearchSettings | None = None,
+    ) -> None:
+        self.store = store
+        self.encoder = encoder
+        self.max_chars = max_chars
+        self.max_file_bytes = max_file_bytes
+        self.search_settings = search_settings or SearchSettings()
+
+    @classmethod
+    def open(
+        cls,
+        index: Path | str,
+        *,
+        model: str = "bundled",
+        max_chars: int = DEFAULT_MAX_CHARS,
+        max_file_bytes: int = DEFAULT_MAX_BYTES,
+        encoder: Encoder | None = None,
+    ) -> Khabar:
+        """Open (or create) the index folder ``index`` with the encoder named ``model``."""
+        enc = encoder or load_encoder(model)
+        info = EncoderInfo(enc.name, enc.fingerprint, enc.dim)
+        store = IndexStore.open(Path(index), info, enc.embed_passages, __version__)
+        store.manifest.settings = {"max_chars": max_chars}
+        return cls(store, enc, max_chars=max_chars, max_file_bytes=max_file_bytes)
+
+    def close(self) -> None:
+        """Release the index."""
+        self.store.close()
+
+    # -- adding -------------------------------------------------------------
+    def add_paths(self, paths: Iterable[Path | str], progress: Progress | None = None) -> AddReport:
+        """Add article files and folders (recursively). A bad file is reported, not fatal."""
+        report = AddReport()
+        articles: list[Article] = []
+        for path in collect_files(Path(p) for p in paths):
+            try:
+                articles.extend(read_path(path, self.max_file_bytes))
+            except KhabarError as exc:
+                report.failed.append((str(path), str(exc)))
+        self._add(articles, report, progress)
+        return report
+
+    def add_text(
+        self,
+        text: str,
+        *,
+        title: str | None = None,
+        article_id: str | None = None,
+        source: str = "",
+        url: str | None = None,
+        published: str | None = None,
+    ) -> AddReport:
+        """Add one article given as text (pasted in the UI, posted to the API)."""
+        article = article_from_text(
+            text,
+            article_id=article_id,
+            title=title,
+            source=source or "pasted",
+            url=url,
+            published=published,
+            name=title or "pasted text",
+        )
+        report = AddReport()
+        self._add([article], report, None)
+        if report.failed:
+            raise InputError(report.failed[0][1])
+        return report
+
+    def add_articles(
+        self, articles: Sequence[Article], progress: Progress | None = None
+    ) -> AddReport:
+        """Add Articles already read (used by ``eval`` and by other readers)."""
+        report = AddReport()
+        self._add(list(articles), report, progress)
+        return report
+
+    def _add(self, articles: list[Article], report: AddReport, progress: Progress | None) -> None:
+        started = time.perf_counter()
+        todo: list[tuple[Article, list[Chunk], bool]] = []
+        seen: set[str] = set()
+        for article in articles:
+            article = self._unique_id(article, seen)
+            seen.add(article.id)
+            existing = self.store.db.article(article.id)
+            if existing is not None and existing.content_hash == article.content_hash:
+                report.unchanged.append(article.id)
+                continue
+            chunks = chunk_article(article, self.max_chars)
+            if not chunks:
+                report.failed.append((article.source or article.id, "no paragraph to index"))
+                continue
+            todo.append((article, chunks, existing is not None))
+        total = sum(len(c) + sum(len(ch.spans) for ch in c) for _, c, _ in todo)
+        done = 0
+        group: list[PendingArticle] = []
+        group_chunks = 0
+        for article, chunks, replaces in todo:
+            pending = self._embed(article, chunks)
+            done += len(chunks) + len(pending.span_vectors)
+            if progress:
+                progress(done, total)
+            group.append(pending)
+            group_chunks += len(chunks)
+            (report.updated if replaces else report.added).append(article.id)
+            if group_chunks >= WRITE_GROUP_CHUNKS:
+                self.store.write(group)
+                group, group_chunks = [], 0
+        if group:
+            self.store.write(group)
+        report.seconds = time.perf_counter() - started
+
+    def _unique_id(self, article: Article, seen: set[str]) -> Article:
+        """Keep two different files that share a name from replacing each other."""
+        existing = self.store.db.article(article.id)
+        clash = article.id in seen or (
+            existing is not None
+            and existing.source != article.source
+            and bool(existing.source)
+            and bool(article.source)
+            and existing.source != "pasted"
+        )
+        if not clash:
+            return article
+        suffix = hashlib.sha256(article.source.encode("utf-8")).hexdigest()[:6]
+        return Article(**{**article.__dict__, "id": f"{article.id}-{suffix}"})
+
+    def _embed(self, article: Article, chunks: list[Chunk]) -> PendingArticle:
+        chunk_vectors = self.encoder.embed_passages([c.embed_text for c in chunks])
+        span_texts = [c.text[s.start : s.end] for c in chunks for s in c.spans]
+        span_vectors = (
+            self.encoder.embed_passages(span_texts)
+            if span_texts
+            else np.empty((0, self.encoder.dim), dtype=np.float32)
+        )
+        return PendingArticle(article, chunks, chunk_vectors, span_vectors)
+
+    def ensure_samples(self) -> AddReport | None:
+        """Add the bundled sample articles when the index is empty; None if it was not."""
+        if self.store.db.counts()[0]:
+            return None
+        return self.add_paths(sample_paths())
+
+    # -- removing -----------------------------------------------------------
+    def remove(self, article_id: str) -> ArticleRow:
+        """Remove one article; raises ArticleNotFoundError naming the id if it is not there."""
+        row = self.store.db.article(article_id)
+        if row is None:
+            raise ArticleNotFoundError(
+                f"no article with id {article_id!r} in {self.store.folder}; "
+                "`khabar info --articles` lists them"
+            )
+        self.store.write([], remove=[article_id])
+        return row
+
+    # -- asking -------------------------------------------------------------
+    def ask(self, question: str, k: int = 5, context: bool = True) -> Answer:
+        """The ``k`` best passages for ``question`` (English or Arabic), best first."""
+        question = (question or "").strip()
+        if not any(ch.isalnum() for ch in question):
+            raise EmptyQuestionError("the question is empty; type a question in English or Arabic")
+        if len(question) > MAX_QUESTION_CHARS:
+            raise InputError(
+                f"the question is {len(question)} characters long; "
+                f"the limit is {MAX_QUESTION_CHARS}"
+            )
+        if k < 1:
+            raise InputError(f"k must be at least 1, not {k}")
+        self.store.refresh()
+        query = self.encoder.embed_queries([question])[0]
+        scored = search(self.store, query, k, self.search_settings)
+        return build_answer(question, scored, self.store, context=context)
+
+    # -- describing ---------------------------------------------------------
+    def articles(self) -> list[ArticleRow]:
+        """Every indexed article."""
+        self.store.refresh()
+        return self.store.db.articles()
+
+    def info(self) -> dict[str, Any]:
+        """Counts, encoder, format and size of the index."""
+        self.store.refresh()
+        m = self.store.manifest
+        articles, chunks, spans = self.store.db.counts()
+        paragraphs = sum(a.paragraphs for a in self.store.db.articles())
+        return {
+            "index": str(self.store.folder.resolve()),
+            "articles": articles,
+            "paragraphs": paragraphs,
+            "chunks": chunks,
+            "spans": spans,
+            "encoder": m.encoder,
+            "encoder_fingerprint": m.encoder_fingerprint,
+            "dim": m.dim,
+            "format_version": m.format_version,
+            "khabar_version": __version__,
+            "size_bytes": self.store.size_on_disk(),
+        }

@@ -1,0 +1,103 @@
+"""Vectors in FAISS: the only module that imports faiss.
+
+Exact inner-product search over L2-normalised vectors (cosine). Ids are the
+SQLite row ids of the chunks or spans they embed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from khabar.errors import BackendMissingError, IndexFormatError
+from khabar.store.atomic import write_atomic
+
+Ids = npt.NDArray[np.int64]
+Matrix = npt.NDArray[np.float32]
+
+
+def _faiss() -> Any:
+    try:
+        import faiss
+    except ImportError as exc:  # pragma: no cover - faiss-cpu is a hard dependency
+        raise BackendMissingError("the vector index needs faiss: pip install faiss-cpu") from exc
+    return faiss
+
+
+class VectorIndex:
+    """An id-addressed set of vectors with exact top-k search."""
+
+    def __init__(self, index: Any) -> None:
+        self._index = index
+
+    @classmethod
+    def create(cls, dim: int) -> VectorIndex:
+        """An empty index for ``dim``-dimensional vectors."""
+        faiss = _faiss()
+        return cls(faiss.IndexIDMap2(faiss.IndexFlatIP(dim)))
+
+    @classmethod
+    def load(cls, path: Path, dim: int) -> VectorIndex:
+        """Read a vector file; a damaged or wrong-shaped file is an IndexFormatError."""
+        faiss = _faiss()
+        try:
+            data = np.frombuffer(path.read_bytes(), dtype=np.uint8)
+            index = faiss.deserialize_index(data)
+        except (OSError, RuntimeError, ValueError) as exc:
+            raise IndexFormatError(f"{path}: cannot read the vector file ({exc})") from exc
+        if index.d != dim:
+            raise IndexFormatError(f"{path}: vectors have dimension {index.d}, expected {dim}")
+        if not isinstance(index, faiss.IndexIDMap2):
+            index = faiss.IndexIDMap2(index) if index.ntotal == 0 else None
+            if index is None:
+                raise IndexFormatError(f"{path}: vectors are not id-addressed")
+        return cls(index)
+
+    def save(self, path: Path) -> None:
+        """Write atomically."""
+        data = _faiss().serialize_index(self._index)
+        write_atomic(path, data.tobytes())
+
+    @property
+    def size(self) -> int:
+        """How many vectors the index holds."""
+        return int(self._index.ntotal)
+
+    def ids(self) -> Ids:
+        """Every id in the index."""
+        faiss = _faiss()
+        return np.asarray(faiss.vector_to_array(self._index.id_map), dtype=np.int64)
+
+    def add(self, ids: Ids, vectors: Matrix) -> None:
+        """Add vectors under the given ids."""
+        if len(ids):
+            self._index.add_with_ids(
+                np.ascontiguousarray(vectors, dtype=np.float32),
+                np.ascontiguousarray(ids, dtype=np.int64),
+            )
+
+    def remove(self, ids: Ids) -> None:
+        """Remove the vectors with these ids (unknown ids are ignored)."""
+        if len(ids):
+            self._index.remove_ids(np.ascontiguousarray(ids, dtype=np.int64))
+
+    def search(self, query: Matrix, k: int) -> tuple[Ids, npt.NDArray[np.float32]]:
+        """The ``k`` nearest ids to one query vector and their cosine scores, best first."""
+        k = min(k, self.size)
+        if k <= 0:
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
+        scores, ids = self._index.search(np.ascontiguousarray(query.reshape(1, -1)), k)
+        keep = ids[0] >= 0
+        return ids[0][keep].astype(np.int64), scores[0][keep]
+
+    def vectors(self, ids: Ids) -> Matrix:
+        """The stored vectors of ``ids`` (each must be present)."""
+        if not len(ids):
+            return np.empty((0, self._index.d), dtype=np.float32)
+        return np.asarray(
+            self._index.reconstruct_batch(np.ascontiguousarray(ids, dtype=np.int64)),
+            dtype=np.float32,
+        )

@@ -1,0 +1,230 @@
+"""The web UI (Gradio 6): a chat that answers from the articles, and an Articles tab.
+
+No retrieval logic here: every action is one call on the service facade, and
+KhabarError messages are shown to the person, once, at this boundary.
+"""
+
+from __future__ import annotations
+
+import html
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from khabar.errors import KhabarError
+from khabar.records import Answer, Hit
+from khabar.service import Khabar
+from khabar.text import neutralize_bidi
+
+EXAMPLES = (
+    "What did Putin say about Israel?",
+    "ماذا قال بوتين عن إسرائيل؟",
+    "Who did Putin receive in the Kremlin?",
+    "هل القواعد الروسية في سوريا آمنة؟",
+)
+
+CSS = """
+.khabar-hit { font-family: 'Noto Naskh Arabic', 'Amiri', 'Segoe UI', Tahoma, sans-serif; }
+.khabar-passage { font-size: 1.3rem; line-height: 2; margin: 0.3rem 0; text-align: start; }
+.khabar-passage mark, .khabar-answer { background: #fde68a; color: #111; padding: 0 0.15em;
+  border-radius: 0.2em; }
+.khabar-section { font-weight: 700; font-size: 1.05rem; color: #92400e; }
+.khabar-cite { font-size: 0.85rem; color: #6b7280; margin-top: 0.25rem; }
+.khabar-neighbour { font-size: 1.05rem; line-height: 1.8; color: #4b5563; }
+.khabar-more > summary, .khabar-context > summary { cursor: pointer; color: #2563eb;
+  font-size: 0.9rem; }
+.khabar-more .khabar-hit { border-top: 1px solid #e5e7eb; padding-top: 0.4rem; margin-top: 0.4rem; }
+"""
+
+
+def _text(value: str) -> str:
+    return html.escape(neutralize_bidi(value))
+
+
+def render_hit(hit: Hit, rank: int) -> str:
+    """One passage as HTML: section, paragraph with the answering sentence marked,
+    citation, and the neighbouring paragraphs behind a click."""
+    s, e = hit.sentence_start, hit.sentence_end
+    passage = (
+        _text(hit.text[:s])
+        + '<mark class="khabar-answer">'
+        + _text(hit.text[s:e])
+        + "</mark>"
+        + _text(hit.text[e:])
+    )
+    parts = ['<div class="khabar-hit" dir="rtl" lang="ar">']
+    if hit.section:
+        parts.append(f'<div class="khabar-section">{_text(hit.section)}</div>')
+    parts.append(f'<p class="khabar-passage">{passage}</p>')
+    neighbours = [t for t in (hit.before, hit.after) if t]
+    if neighbours:
+        parts.append(
+            '<details class="khabar-context"><summary dir="ltr">Context: the paragraphs '
+            "before and after</summary>"
+        )
+        if hit.before:
+            parts.append(f'<p class="khabar-neighbour">{_text(hit.before)}</p>')
+        parts.append('<p class="khabar-neighbour">…</p>')
+        if hit.after:
+            parts.append(f'<p class="khabar-neighbour">{_text(hit.after)}</p>')
+        parts.append("</details>")
+    cite = f"{_text(hit.title)} · paragraph {hit.paragraph} · score {hit.score:.3f}"
+    if hit.url:
+        href = html.escape(hit.url, quote=True)
+        cite += f' · <a href="{href}" target="_blank" rel="noopener">source</a>'
+    parts.append(f'<div class="khabar-cite" dir="auto">#{rank} · {cite}</div></div>')
+    return "".join(parts)
+
+
+def render_answer(answer: Answer) -> str:
+    """The chat reply: the best passage, then the next ones one click away."""
+    if not answer.hits:
+        return "The index has no articles yet: add one in the **Articles** tab."
+    first, rest = answer.hits[0], answer.hits[1:]
+    out = render_hit(first, 1)
+    if rest:
+        out += f'<details class="khabar-more"><summary>More passages ({len(rest)})</summary>'
+        out += "".join(render_hit(h, i) for i, h in enumerate(rest, start=2))
+        out += "</details>"
+    return out
+
+
+def _article_rows(service: Khabar) -> list[list[Any]]:
+    return [
+        [a.id, a.title, a.paragraphs, a.source, a.published or "", a.added_at]
+        for a in service.articles()
+    ]
+
+
+ARTICLE_HEADERS = ["id", "title", "paragraphs", "source", "published", "added"]
+
+
+def build_app(service: Khabar, k: int = 5) -> gr.Blocks:
+    """The Gradio Blocks app over ``service``."""
+
+    def respond(message: str, history: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], str]:
+        history = list(history or [])
+        history.append({"role": "user", "content": message})
+        try:
+            reply = render_answer(service.ask(message, k=k))
+        except KhabarError as exc:
+            reply = f"⚠️ {html.escape(str(exc))}"
+        history.append({"role": "assistant", "content": reply})
+        return history, ""
+
+    def ask(question: str, k: int = 5) -> dict[str, Any]:
+        """Ask a question; returns the same JSON object as `khabar ask --json`."""
+        try:
+            return service.ask(question, k=int(k), context=False).to_json()
+        except KhabarError as exc:
+            raise gr.Error(str(exc)) from exc
+
+    def add_article(title: str, text: str, upload: str | None) -> tuple[str, list[list[Any]]]:
+        try:
+            if upload:
+                report = service.add_paths([Path(upload)])
+                if report.failed:
+                    raise KhabarError(report.failed[0][1].replace(str(upload), Path(upload).name))
+            elif text and text.strip():
+                report = service.add_text(text, title=title.strip() or None)
+            else:
+                return "⚠️ Paste an article's text or choose a file first.", _article_rows(service)
+        except KhabarError as exc:
+            return f"⚠️ {exc}", _article_rows(service)
+        ids = report.added + report.updated
+        if ids:
+            status = f"✅ Added **{', '.join(ids)}**: you can ask about it now."
+        else:
+            status = f"Already in the index, unchanged: {', '.join(report.unchanged)}."
+        return status, _article_rows(service)
+
+    with gr.Blocks(title="khabar — questions about Arabic news") as app:
+        gr.Markdown(
+            "## khabar · خبر\nAsk about the indexed news articles in English or Arabic; "
+            "the answer is the Arabic passage, with the answering sentence marked."
+        )
+        with gr.Tab("Ask", id="ask"):
+            chat = gr.Chatbot(
+                label="khabar",
+                height=560,
+                elem_id="khabar-chat",
+                sanitize_html=True,
+                buttons=["copy"],
+                feedback_options=None,
+                layout="panel",
+                placeholder="Ask a question below, or click an example.",
+            )
+            with gr.Row():
+                question = gr.Textbox(
+                    show_label=False,
+                    placeholder="Ask in English or Arabic… / اسأل بالعربية",
+                    elem_id="khabar-question",
+                    scale=8,
+                    rtl=False,
+                    autofocus=True,
+                )
+                send = gr.Button("Ask", variant="primary", scale=1, elem_id="khabar-send")
+            with gr.Row():
+                for example in EXAMPLES:
+                    btn = gr.Button(example, size="sm", variant="secondary")
+                    btn.click(
+                        partial(respond, example),
+                        [chat],
+                        [chat, question],
+                        api_visibility="private",
+                    )
+            question.submit(
+                respond, [question, chat], [chat, question], api_name="chat", concurrency_limit=8
+            )
+            send.click(
+                respond,
+                [question, chat],
+                [chat, question],
+                api_visibility="private",
+                concurrency_limit=8,
+            )
+        with gr.Tab("Articles", id="articles"):
+            table = gr.Dataframe(
+                value=lambda: _article_rows(service),
+                headers=ARTICLE_HEADERS,
+                interactive=False,
+                label="Indexed articles",
+                wrap=True,
+            )
+            with gr.Accordion("Add an article", open=True):
+                title = gr.Textbox(label="Title (optional)", elem_id="khabar-title")
+                body = gr.Textbox(
+                    label="Article text (one paragraph per line)",
+                    lines=8,
+                    rtl=True,
+                    elem_id="khabar-body",
+                )
+                upload = gr.File(
+                    label="…or upload a file (.txt .md .html .jsonl)",
+                    file_types=[".txt", ".md", ".html", ".htm", ".jsonl"],
+                    type="filepath",
+                )
+                add = gr.Button("Add to the index", variant="primary", elem_id="khabar-add")
+                status = gr.Markdown(elem_id="khabar-status")
+            add.click(add_article, [title, body, upload], [status, table], api_name="add_article")
+        gr.api(ask, api_name="ask")  # type: ignore[attr-defined]
+    blocks: gr.Blocks = app
+    return blocks
+
+
+def serve(service: Khabar, host: str = "127.0.0.1", port: int = 7860, block: bool = True) -> Any:
+    """Launch the UI; with ``block=False`` return at once (tests) with the running app."""
+    app = build_app(service)
+    app.queue(default_concurrency_limit=4)
+    app.launch(
+        server_name=host,
+        server_port=port,
+        css=CSS,
+        prevent_thread_lock=not block,
+        show_error=True,
+        quiet=not block,
+        footer_links=["api"],
+    )
+    return app

@@ -1,0 +1,224 @@
+"""Integration tests: the bundled model, real FAISS and SQLite, through the service."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from khabar.errors import (
+    ArticleNotFoundError,
+    EmptyQuestionError,
+    EncoderMismatchError,
+    IndexFormatError,
+    InputError,
+)
+from khabar.service import Khabar, sample_paths
+from khabar.store.index import CHUNK_VECTORS, SPAN_VECTORS
+
+ACCEPTANCE = [
+    ("What did Putin say about Israel?", "وجدد بوتين موقف موسكو الرافض للانتهاكات الإسرائيلية"),
+    ("ماذا قال بوتين عن إسرائيل؟", "وجدد بوتين موقف موسكو الرافض للانتهاكات الإسرائيلية"),
+    ("Who did Putin receive in the Kremlin?", "استقبل الرئيس الروسي فلاديمير بوتين"),
+    ("What was discussed about the economy and reconstruction?", "أما في الجانب الاقتصادي"),
+]
+
+
+@pytest.mark.parametrize(("question", "begins"), ACCEPTANCE)
+def test_acceptance_top1(sample_service: Khabar, question: str, begins: str) -> None:
+    hit = sample_service.ask(question, k=3).hits[0]
+    assert hit.text.startswith(begins)
+
+
+def test_acceptance_military_bases(sample_service: Khabar) -> None:
+    hit = sample_service.ask("Are Russia's military bases in Syria safe?", k=3).hits[0]
+    assert "قاعدتي روسيا العسكريتين" in hit.text
+    # the marked sentence is the one that holds the answer
+    assert "قاعدتي روسيا العسكريتين" in hit.sentence
+
+
+def test_hit_carries_citation_section_and_context(sample_service: Khabar) -> None:
+    answer = sample_service.ask("What did Putin say about Israel?", k=5)
+    hit = answer.hits[0]
+    assert hit.section == "الانتهاكات الإسرائيلية"
+    assert hit.paragraph == 7
+    assert hit.article_id == "putin-syria-ministers"
+    assert hit.text[hit.sentence_start : hit.sentence_end] == hit.sentence
+    assert hit.before is not None and hit.before.startswith("ونقلت عن الرئيس الروسي")
+    assert hit.after is not None and hit.after.startswith("وكانت وكالة الأنباء")
+    assert len(answer.hits) == 5
+    assert [h.score for h in answer.hits] == sorted((h.score for h in answer.hits), reverse=True)
+    # headings are never returned alone
+    assert all(h.text not in ("الانتهاكات الإسرائيلية", "إعادة إعمار سوريا") for h in answer.hits)
+
+
+def test_json_shape(sample_service: Khabar) -> None:
+    payload = sample_service.ask("ماذا قال بوتين عن إسرائيل؟", k=2).to_json()
+    assert set(payload) == {"question", "hits"}
+    hit = payload["hits"][0]  # type: ignore[index]
+    for key, kind in {
+        "article_id": str,
+        "title": str,
+        "paragraph": int,
+        "text": str,
+        "sentence": str,
+        "score": float,
+    }.items():
+        assert isinstance(hit[key], kind), key
+    assert hit["section"] == "الانتهاكات الإسرائيلية"
+    json.dumps(payload)
+
+
+def test_empty_question_is_refused(sample_service: Khabar) -> None:
+    for question in ("", "   ", "؟?!"):
+        with pytest.raises(EmptyQuestionError, match="empty"):
+            sample_service.ask(question)
+
+
+def test_add_remove_reopen_and_unchanged(fresh_index: Path, tmp_path: Path) -> None:
+    service = Khabar.open(fresh_index)
+    sample_counts = service.store.db.counts()
+    article = tmp_path / "lavrov.txt"
+    article.write_text(
+        "لافروف في أنقرة\n"
+        "التقى وزير الخارجية الروسي سيرغي لافروف نظيره التركي في أنقرة لبحث ملف الطاقة والغاز.\n"
+        "وقال لافروف إن خط الغاز الجديد سيمر عبر الأراضي التركية بحلول العام المقبل.\n",
+        encoding="utf-8",
+    )
+    report = service.add_paths([article])
+    assert report.added == ["lavrov"]
+    hits = service.ask("What did Lavrov say about the gas pipeline?", k=2).hits
+    assert [h.article_id for h in hits] == ["lavrov", "lavrov"]
+    assert any("خط الغاز" in h.sentence for h in hits)
+
+    # re-adding the unchanged file does nothing
+    assert service.add_paths([article]).unchanged == ["lavrov"]
+    counts = service.store.db.counts()
+    service.close()
+
+    # reopen: same content, FAISS and SQLite agree
+    service = Khabar.open(fresh_index)
+    assert service.store.db.counts() == counts
+    assert service.store.chunk_index.size == counts[1]
+    assert service.store.span_index.size == counts[2]
+
+    # a changed file replaces its old paragraphs
+    article.write_text(
+        "وقال لافروف إن المحادثات حول القمح الأوكراني ستستأنف الشهر المقبل في إسطنبول.\n",
+        encoding="utf-8",
+    )
+    assert service.add_paths([article]).updated == ["lavrov"]
+    lavrov = next(a for a in service.articles() if a.id == "lavrov")
+    assert lavrov.paragraphs == 1
+    hit = service.ask("wheat talks", k=1).hits[0]
+    assert "القمح" in hit.text
+
+    service.remove("lavrov")
+    assert all(a.id != "lavrov" for a in service.articles())
+    assert service.store.db.counts() == sample_counts
+    assert service.store.chunk_index.size == sample_counts[1]
+    with pytest.raises(ArticleNotFoundError, match="lavrov"):
+        service.remove("lavrov")
+    service.close()
+
+
+def test_bad_files_change_nothing_and_do_not_stop_the_others(
+    fresh_index: Path, tmp_path: Path
+) -> None:
+    service = Khabar.open(fresh_index)
+    before = service.store.db.counts()
+    files = {
+        "empty.txt": b"",
+        "binary.txt": b"\x00\x01\x02\x03" * 100,
+        "latin1.txt": "résumé".encode("latin-1"),
+        "notes.pdf": b"%PDF-1.4",
+    }
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    good = tmp_path / "good.txt"
+    good.write_text(
+        "قال المتحدث إن المفاوضات مستمرة في جنيف حتى نهاية الأسبوع.\n", encoding="utf-8"
+    )
+    report = service.add_paths([tmp_path / n for n in files] + [good])
+    assert report.added == ["good"]
+    failed = dict(report.failed)
+    assert set(failed) == {str(tmp_path / n) for n in files}
+    for name, message in failed.items():
+        assert name in message
+    assert service.store.db.counts()[0] == before[0] + 1
+    with pytest.raises(InputError):
+        service.add_text("   ")
+    assert service.store.db.counts()[0] == before[0] + 1
+    service.close()
+
+
+def test_pasted_text_is_searchable_at_once(fresh_index: Path) -> None:
+    service = Khabar.open(fresh_index)
+    report = service.add_text(
+        "أعلنت وزارة الصحة افتتاح مستشفى جديد للأطفال في حلب يضم مئتي سرير.", title="مستشفى حلب"
+    )
+    assert report.added == ["مستشفى-حلب"]
+    hit = service.ask("How many beds does the new children's hospital have?", k=1).hits[0]
+    assert hit.title == "مستشفى حلب"
+    service.close()
+
+
+def test_missing_vectors_are_rebuilt_and_orphans_dropped(fresh_index: Path) -> None:
+    # Simulate a crash between the SQLite commit and the vector write: vectors lost.
+    service = Khabar.open(fresh_index)
+    chunks_before = service.store.chunk_index.ids()
+    query = service.encoder.embed_queries(["What did Putin say about Israel?"])[0]
+    service.close()
+    (fresh_index / CHUNK_VECTORS).unlink()
+    (fresh_index / SPAN_VECTORS).unlink()
+    service = Khabar.open(fresh_index)
+    assert np.array_equal(np.sort(service.store.chunk_index.ids()), np.sort(chunks_before))
+    assert service.ask("What did Putin say about Israel?", k=1).hits[0].paragraph == 7
+    # ...and vectors whose rows are gone are dropped
+    service.store.chunk_index.add(np.asarray([999_999]), query.reshape(1, -1))
+    service.store.chunk_index.save(fresh_index / CHUNK_VECTORS)
+    service.close()
+    service = Khabar.open(fresh_index)
+    assert 999_999 not in set(service.store.chunk_index.ids().tolist())
+    service.close()
+
+
+def test_index_written_by_another_encoder_is_refused(fresh_index: Path) -> None:
+    manifest = json.loads((fresh_index / "manifest.json").read_text(encoding="utf-8"))
+    manifest["encoder"] = "some/other-model"
+    (fresh_index / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(EncoderMismatchError, match="some/other-model"):
+        Khabar.open(fresh_index)
+
+
+def test_newer_format_and_corrupt_vectors_are_refused(fresh_index: Path, tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    shutil.copytree(fresh_index, other)
+    manifest = json.loads((fresh_index / "manifest.json").read_text(encoding="utf-8"))
+    manifest["format_version"] = 99
+    (fresh_index / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(IndexFormatError, match="newer"):
+        Khabar.open(fresh_index)
+    (other / CHUNK_VECTORS).write_bytes(b"garbage" * 10)
+    with pytest.raises(IndexFormatError, match=CHUNK_VECTORS):
+        Khabar.open(other)
+
+
+def test_same_file_name_in_two_folders_gets_two_ids(fresh_index: Path, tmp_path: Path) -> None:
+    service = Khabar.open(fresh_index)
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "report.txt").write_text(
+            f"تقرير من المجلد {folder} عن الانتخابات البلدية في المدينة.\n", encoding="utf-8"
+        )
+    report = service.add_paths([tmp_path / "a", tmp_path / "b"])
+    assert len(report.added) == 2 and len(set(report.added)) == 2
+    service.close()
+
+
+def test_samples_ship_with_the_package() -> None:
+    paths = sample_paths()
+    assert [p.name for p in paths] == ["putin-syria-ministers.ar.txt"]
