@@ -46,3 +46,27 @@ def artifacts() -> Path:
     """Folder for screenshots and other test artifacts (git-ignored)."""
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 nothing listens on right now."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def server_url(sample_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The real web app (Gradio on uvicorn) on 127.0.0.1, over a copy of the sample index."""
+    from khabar.web import serve
+
+    folder = tmp_path_factory.mktemp("served") / "index"
+    shutil.copytree(sample_index, folder)
+    service = Khabar.open(folder)
+    port = free_port()
+    app = serve(service, host="127.0.0.1", port=port, block=False)
+    yield f"http://127.0.0.1:{port}/"
+    app.close()
+    service.close()

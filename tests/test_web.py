@@ -1,0 +1,73 @@
+"""The web UI through its API, with gradio_client against the real server on 127.0.0.1."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from gradio_client import Client, handle_file
+
+
+@pytest.fixture(scope="module")
+def client(server_url: str) -> Client:
+    return Client(server_url, verbose=False)
+
+
+def test_ask_endpoint_returns_the_json_answer(client: Client) -> None:
+    result = client.predict(question="What did Putin say about Israel?", k=3, api_name="/ask")
+    assert result["question"] == "What did Putin say about Israel?"
+    assert len(result["hits"]) == 3
+    assert result["hits"][0]["text"].startswith("وجدد بوتين موقف موسكو")
+
+
+def test_chat_reply_is_rtl_html_with_marked_sentence(client: Client) -> None:
+    history, cleared = client.predict(
+        message="ماذا قال بوتين عن إسرائيل؟", history=[], api_name="/chat"
+    )
+    assert cleared == ""
+    reply = history[-1]
+    assert reply["role"] == "assistant"
+    content = reply["content"]
+    text = content[0]["text"] if isinstance(content, list) else content
+    assert 'dir="rtl"' in text
+    assert '<mark class="khabar-answer">وجدد بوتين موقف موسكو' in text
+    assert "الانتهاكات الإسرائيلية" in text and "paragraph 7" in text
+    assert "More passages (4)" in text
+    assert "Context: the paragraphs before and after" in text
+
+
+def test_chat_empty_question_is_a_clear_message(client: Client) -> None:
+    history, _ = client.predict(message="   ", history=[], api_name="/chat")
+    content = history[-1]["content"]
+    text = content[0]["text"] if isinstance(content, list) else content
+    assert "the question is empty" in text
+
+
+def test_add_article_then_ask_about_it(client: Client, tmp_path: Path) -> None:
+    status, table = client.predict(
+        title="قمة بغداد",
+        text="انعقدت القمة العربية في بغداد بحضور اثني عشر زعيماً عربياً وناقشت أزمة المياه.",
+        upload=None,
+        api_name="/add_article",
+    )
+    assert "قمة-بغداد" in status
+    ids = [row[0] for row in table["data"]]
+    assert "قمة-بغداد" in ids and "putin-syria-ministers" in ids
+    result = client.predict(
+        question="How many Arab leaders attended the Baghdad summit?", k=1, api_name="/ask"
+    )
+    assert result["hits"][0]["title"] == "قمة بغداد"
+
+    upload = tmp_path / "port.txt"
+    upload.write_text("وصلت سفينة محملة بالقمح إلى ميناء طرطوس صباح الأحد.\n", encoding="utf-8")
+    status, table = client.predict(
+        title="", text="", upload=handle_file(str(upload)), api_name="/add_article"
+    )
+    assert "Added" in status and "port" in status
+
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"\x00\x01binary")
+    status, _ = client.predict(
+        title="", text="", upload=handle_file(str(bad)), api_name="/add_article"
+    )
+    assert "binary" in status and "bad.txt" in status
