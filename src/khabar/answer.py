@@ -3,10 +3,32 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from khabar.records import Answer, Hit
 from khabar.search import ScoredChunk
 from khabar.store import IndexStore, StoredSpan
+from khabar.text.tokenize import arabic_share
+
+
+@dataclass(frozen=True)
+class AnswerSettings:
+    """When the best passage counts as an answer: its dense score (the mean of paragraph and
+    best-span cosine) must reach a threshold that depends on the question's script, since
+    cross-lingual cosines run lower. Calibrated on XQuAD with each question's own passage
+    left out of the index (bench/quality.py, README)."""
+
+    min_score_arabic: float = 0.0
+    min_score_other: float = 0.0
+
+    def threshold(self, question: str) -> float:
+        """The threshold for this question."""
+        return self.min_score_arabic if arabic_share(question) >= 0.5 else self.min_score_other
+
+
+def is_answered(question: str, best: ScoredChunk | None, settings: AnswerSettings) -> bool:
+    """False when no passage is a likely answer to ``question``."""
+    return best is not None and best.dense_score >= settings.threshold(question)
 
 
 def answering_sentence(
@@ -27,7 +49,11 @@ def answering_sentence(
 
 
 def build_answer(
-    question: str, scored: Sequence[ScoredChunk], store: IndexStore, context: bool = True
+    question: str,
+    scored: Sequence[ScoredChunk],
+    store: IndexStore,
+    context: bool = True,
+    settings: AnswerSettings | None = None,
 ) -> Answer:
     """Turn ranked chunks into Hits; with ``context``, attach the neighbouring paragraphs."""
     hits = []
@@ -59,4 +85,5 @@ def build_answer(
                 after=after,
             )
         )
-    return Answer(question=question, hits=tuple(hits))
+    answered = is_answered(question, scored[0] if scored else None, settings or AnswerSettings())
+    return Answer(question=question, hits=tuple(hits), answered=answered)

@@ -1,4 +1,4 @@
-"""The ``khabar`` command: add, ask, info, remove, serve.
+"""The ``khabar`` command: add, ask, info, remove, serve, eval.
 
 Imports stay light: gradio loads only for ``serve``; tqdm only for ``add``.
 Errors from the library are translated here, once: a message on stderr and exit 2.
@@ -68,6 +68,35 @@ def build_parser() -> argparse.ArgumentParser:
     _common(remove)
     remove.add_argument("article_id", metavar="ARTICLE_ID")
 
+    ev = sub.add_parser(
+        "eval",
+        help="measure retrieval quality on SQuAD-format data (e.g. XQuAD)",
+        description="Build a temporary index of every context in PASSAGES (nothing touches "
+        "your index), ask every question, report recall@1/5/10, MRR@10, indexing throughput "
+        "and query latency.",
+    )
+    ev.add_argument(
+        "passages",
+        type=Path,
+        metavar="PASSAGES.json",
+        help="SQuAD-format file whose contexts are the passages",
+    )
+    ev.add_argument(
+        "--questions",
+        type=Path,
+        metavar="QUESTIONS.json",
+        help="take the question texts from this file, by id (another language)",
+    )
+    ev.add_argument("-k", type=int, default=10, help="rank depth (default 10)")
+    ev.add_argument(
+        "--articles",
+        metavar="START:END",
+        help="only these SQuAD articles, e.g. 0:24 (default: all)",
+    )
+    ev.add_argument("--json", action="store_true", help="print one JSON object")
+    ev.add_argument("--quiet", action="store_true", help="no progress bars")
+    ev.add_argument("--config", metavar="FILE", type=Path, help="TOML file of settings")
+
     serve = sub.add_parser("serve", help="serve the web UI")
     _common(serve)
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1; env KHABAR_HOST)")
@@ -86,7 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = config.resolve(
             cli={
-                "index": args.index,
+                "index": getattr(args, "index", None),
                 "k": getattr(args, "k", None),
                 "host": getattr(args, "host", None),
                 "port": getattr(args, "port", None),
@@ -207,6 +236,50 @@ def _cmd_remove(args: argparse.Namespace, settings: dict[str, Any]) -> int:
     return 0
 
 
+def _cmd_eval(args: argparse.Namespace, settings: dict[str, Any]) -> int:
+    from tqdm import tqdm
+
+    from khabar.evaluate import evaluate, load_eval_set, parse_range
+
+    if args.k < 1:
+        raise KhabarError(f"-k must be at least 1, not {args.k}")
+    eval_set = load_eval_set(args.passages, args.questions, parse_range(args.articles))
+    quiet = args.quiet or None
+    bar = tqdm(total=0, unit="text", desc="indexing", disable=quiet, file=sys.stderr)
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    asking = tqdm(
+        total=len(eval_set.questions),
+        unit="q",
+        desc="asking",
+        disable=quiet,
+        file=sys.stderr,
+        delay=0.1,
+    )
+    run = evaluate(eval_set, k=args.k, progress=progress, on_question=lambda: asking.update())
+    bar.close()
+    asking.close()
+    metrics = run.metrics()
+    if args.json:
+        json.dump(metrics, sys.stdout)
+        sys.stdout.write("\n")
+        return 0
+    source = str(args.passages) + (f" ← questions {args.questions}" if args.questions else "")
+    print(f"{source}: {metrics['n_questions']} questions, {metrics['n_passages']} passages")
+    for key in ("recall@1", "recall@5", "recall@10", "mrr@10"):
+        print(f"  {key:<10} {metrics[key]:.3f}")
+    print(f"  indexing   {metrics['passages_per_s']:.1f} passages/s")
+    print(
+        f"  query      {metrics['query_ms_p50']:.1f} ms median, "
+        f"{metrics['query_ms_p95']:.1f} ms p95"
+    )
+    return 0
+
+
 def _cmd_serve(args: argparse.Namespace, settings: dict[str, Any]) -> int:
     service = _open(settings)
     if args.samples:
@@ -222,6 +295,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace, dict[str, Any]], int]] = {
     "ask": _cmd_ask,
     "info": _cmd_info,
     "remove": _cmd_remove,
+    "eval": _cmd_eval,
     "serve": _cmd_serve,
 }
 

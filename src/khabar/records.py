@@ -86,11 +86,14 @@ class Answer:
 
     question: str
     hits: tuple[Hit, ...] = field(default_factory=tuple)
+    #: False when even the best passage is probably not an answer ("the articles don't say")
+    answered: bool = True
 
     def to_json(self) -> dict[str, object]:
         """The JSON shape shared by ``khabar ask --json`` and the HTTP API."""
         return {
             "question": self.question,
+            "answered": self.answered,
             "hits": [
                 {
                     "article_id": h.article_id,

@@ -1,90 +1,213 @@
-"""Retrieval: dense paragraph vectors and dense span (sentence/clause) vectors, fused.
+"""Retrieval: three legs, fused.
 
-A paragraph's score is the mean of its own cosine with the question and the best
-cosine of any of its spans. The span leg rewards a paragraph that holds one
-sentence or clause that answers the question even when the rest of the paragraph
-is about something else — the usual shape of a news paragraph.
+- dense paragraph vectors (section heading + paragraph),
+- dense span vectors (sentences, and clauses of long sentences): a paragraph's
+  dense score is the mean of its own cosine and its best span's cosine, which
+  rewards a paragraph holding one sentence or clause that answers the question;
+- lexical BM25 over Arabic-normalised, lightly stemmed terms, weighted by the
+  question's script: an Arabic question shares words with an Arabic paragraph,
+  an English one mostly does not, so its lexical weight is much lower.
+
+Fusion is score interpolation: dense + weight × (BM25 / the question's best BM25);
+reciprocal-rank fusion is available for comparison (``fusion="rrf"``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
+import numpy.typing as npt
 
 from khabar.embed.base import Vectors
 from khabar.store import IndexStore, StoredChunk, StoredSpan
+from khabar.text.tokenize import arabic_share, terms
+
+RRF_K = 60
+Floats = npt.NDArray[np.float64]
+Ids = npt.NDArray[np.int64]
 
 
 @dataclass(frozen=True)
 class SearchSettings:
-    """Knobs of the ranking; the defaults are the measured best (see README)."""
+    """Knobs of the ranking; the defaults are the measured best (README, bench/quality.py)."""
 
     chunk_candidates: int = 64
     span_candidates: int = 256
+    lexical_candidates: int = 64
     span_weight: float = 1.0
+    use_clauses: bool = True
+    lexical_weight_arabic: float = 0.1
+    lexical_weight_other: float = 0.02
+    fusion: Literal["interpolate", "rrf"] = "interpolate"
+
+    def lexical_weight(self, question: str) -> float:
+        """The lexical weight for this question, by its script."""
+        if arabic_share(question) >= 0.5:
+            return self.lexical_weight_arabic
+        return self.lexical_weight_other
 
 
 @dataclass(frozen=True)
 class ScoredChunk:
-    """A chunk with its fused score and the span that answered best."""
+    """A chunk with its fused score, its legs' scores, and the span that answered best."""
 
     chunk: StoredChunk
     score: float
+    dense_score: float
     paragraph_score: float
     span: StoredSpan | None
     span_score: float
+    lexical_score: float
     spans: tuple[StoredSpan, ...]
 
 
+@dataclass(frozen=True)
+class Ranking:
+    """Every candidate's scores, as parallel arrays (before cutting to the top k)."""
+
+    ids: Ids
+    score: Floats
+    dense: Floats
+    paragraph: Floats
+    span: Floats
+    span_id: Ids  # -1 where the chunk has no span
+    lexical: Floats
+
+
 def search(
-    store: IndexStore, query: Vectors, k: int, settings: SearchSettings | None = None
+    store: IndexStore,
+    query: Vectors,
+    k: int,
+    settings: SearchSettings | None = None,
+    question: str = "",
+    exclude: frozenset[str] = frozenset(),
 ) -> list[ScoredChunk]:
-    """The ``k`` best chunks for one query vector, best first."""
+    """The ``k`` best chunks for one question (its vector and, for the lexical leg, its text).
+
+    ``exclude`` names articles to leave out, as if they were not in the index (used to
+    calibrate the "the articles don't say" signal).
+    """
     settings = settings or SearchSettings()
     q = np.asarray(query, dtype=np.float32).reshape(-1)
     with store.reading():
-        return _search(store, q, k, settings)
+        ranking = rank(store, q, question, settings, exclude)
+        order = np.lexsort((ranking.ids, -ranking.score))[:k]
+        return _materialise(store, ranking, order)
 
 
-def _search(store: IndexStore, q: Vectors, k: int, settings: SearchSettings) -> list[ScoredChunk]:
-    chunk_ids, _ = store.chunk_index.search(q, max(settings.chunk_candidates, k))
-    span_ids, _ = store.span_index.search(q, settings.span_candidates)
-    owners = store.db.span_owners(int(i) for i in span_ids)
+def rank(
+    store: IndexStore,
+    q: Vectors,
+    question: str,
+    settings: SearchSettings,
+    exclude: frozenset[str] = frozenset(),
+) -> Ranking:
+    """Score every candidate chunk by every leg and fuse (unsorted)."""
+    excluded = np.asarray(store.db.chunk_ids_of(exclude) if exclude else [], dtype=np.int64)
+    weight = settings.lexical_weight(question)
+    lexical_ids, lexical_scores = _lexical(store, question, weight, excluded)
+    chunk_ids, _ = store.chunk_index.search(q, settings.chunk_candidates + len(excluded))
+    span_hits, _ = store.span_index.search(q, settings.span_candidates + 8 * len(excluded))
+    owners = store.db.span_owners(int(i) for i in span_hits)
+    top_lexical = lexical_ids[np.argsort(-lexical_scores, kind="stable")][
+        : settings.lexical_candidates
+    ]
     candidates = np.unique(
-        np.concatenate([chunk_ids, np.fromiter(owners.values(), dtype=np.int64, count=len(owners))])
+        np.concatenate([chunk_ids, np.fromiter(owners.values(), np.int64), top_lexical])
     )
-    if not len(candidates):
-        return []
-    rows = store.db.chunks(int(i) for i in candidates)
-    # Another process may have removed rows since our vectors were loaded: keep the live ones.
-    live = np.asarray([i for i in candidates if int(i) in rows], dtype=np.int64)
-    present = np.intersect1d(live, store.chunk_index.ids(), assume_unique=True)
-    paragraph_scores = dict(
-        zip(present.tolist(), (store.chunk_index.vectors(present) @ q).tolist(), strict=True)
-    )
+    # Leave out excluded articles, and rows another process removed since our vectors loaded.
+    candidates = candidates[~np.isin(candidates, excluded)]
+    live = store.db.existing_chunk_ids(candidates.tolist())
+    candidates = candidates[np.isin(candidates, list(live))]
+    candidates = candidates[np.isin(candidates, store.chunk_index.ids())]
+    paragraph = (store.chunk_index.vectors(candidates) @ q).astype(np.float64)
 
-    spans = store.db.spans_of_chunks(paragraph_scores)
-    span_array = np.asarray([s.id for s in spans], dtype=np.int64)
-    span_present = set(np.intersect1d(span_array, store.span_index.ids()).tolist())
-    spans = [s for s in spans if s.id in span_present]
-    span_scores = (
-        store.span_index.vectors(np.asarray([s.id for s in spans], dtype=np.int64)) @ q
-        if spans
-        else np.empty(0, dtype=np.float32)
-    )
-    by_chunk: dict[int, list[tuple[StoredSpan, float]]] = {}
-    for span, score in zip(spans, span_scores.tolist(), strict=True):
-        by_chunk.setdefault(span.chunk_id, []).append((span, score))
-
-    scored: list[ScoredChunk] = []
+    best_span, best_id = _best_spans(store, q, candidates, paragraph, settings.use_clauses)
     w = settings.span_weight
-    for chunk_id, p_score in paragraph_scores.items():
-        own = by_chunk.get(chunk_id, [])
-        best_span, best = max(own, key=lambda pair: pair[1]) if own else (None, p_score)
-        fused = (p_score + w * best) / (1.0 + w)
-        scored.append(
-            ScoredChunk(rows[chunk_id], fused, p_score, best_span, best, tuple(s for s, _ in own))
+    dense = (paragraph + w * best_span) / (1.0 + w)
+    lexical = np.zeros(len(candidates))
+    if len(lexical_ids):
+        lookup = dict(zip(lexical_ids.tolist(), lexical_scores.tolist(), strict=True))
+        lexical = np.asarray([lookup.get(int(i), 0.0) for i in candidates])
+    if settings.fusion == "rrf":
+        score = _reciprocal_rank(dense, lexical, weight)
+    else:
+        score = dense + weight * lexical
+    return Ranking(candidates, score, dense, paragraph, best_span, best_id, lexical)
+
+
+def _lexical(store: IndexStore, question: str, weight: float, excluded: Ids) -> tuple[Ids, Floats]:
+    """Chunk ids with a non-zero BM25 score, and that score over the question's best."""
+    empty = np.empty(0, dtype=np.int64), np.empty(0)
+    if weight <= 0 or store.lexical is None or not question:
+        return empty
+    raw = store.lexical.scores(terms(question)).astype(np.float64)
+    if len(excluded):
+        raw[np.isin(store.lexical.ids, excluded)] = 0.0
+    best = float(raw.max(initial=0.0))
+    if best <= 0:
+        return empty
+    nonzero = np.flatnonzero(raw)
+    return store.lexical.ids[nonzero], raw[nonzero] / best
+
+
+def _best_spans(
+    store: IndexStore, q: Vectors, chunks: Ids, paragraph: Floats, use_clauses: bool
+) -> tuple[Floats, Ids]:
+    """Each chunk's best span cosine and span id (its paragraph cosine and -1 if none)."""
+    best = paragraph.copy()
+    best_id = np.full(len(chunks), -1, dtype=np.int64)
+    table = store.db.span_table(chunks.tolist())
+    if not use_clauses:
+        table = table[table[:, 2] == 1]
+    table = table[np.isin(table[:, 0], store.span_index.ids())]
+    if not len(table):
+        return best, best_id
+    scores = (store.span_index.vectors(table[:, 0]) @ q).astype(np.float64)
+    order = np.lexsort((-scores, table[:, 1]))  # by chunk, best span first
+    owners = table[order, 1]
+    first = np.concatenate([[True], owners[1:] != owners[:-1]])
+    position = np.searchsorted(chunks, owners[first])
+    best[position] = scores[order][first]
+    best_id[position] = table[order, 0][first]
+    return best, best_id
+
+
+def _reciprocal_rank(dense: Floats, lexical: Floats, weight: float) -> Floats:
+    """1/(60 + dense rank) + weight/(60 + lexical rank) (lexical only where BM25 > 0)."""
+    dense_rank = np.empty(len(dense))
+    dense_rank[np.argsort(-dense, kind="stable")] = np.arange(len(dense))
+    lexical_rank = np.empty(len(lexical))
+    lexical_rank[np.argsort(-lexical, kind="stable")] = np.arange(len(lexical))
+    fused = 1.0 / (RRF_K + dense_rank)
+    return fused + np.where(lexical > 0, weight / (RRF_K + lexical_rank), 0.0)
+
+
+def _materialise(store: IndexStore, ranking: Ranking, order: Ids) -> list[ScoredChunk]:
+    ids = ranking.ids[order].tolist()
+    rows = store.db.chunks(ids)
+    spans_by_chunk: dict[int, list[StoredSpan]] = {}
+    for span in store.db.spans_of_chunks(ids):
+        spans_by_chunk.setdefault(span.chunk_id, []).append(span)
+    out = []
+    for i in order.tolist():
+        chunk_id = int(ranking.ids[i])
+        if chunk_id not in rows:
+            continue
+        spans = tuple(spans_by_chunk.get(chunk_id, []))
+        best = next((s for s in spans if s.id == int(ranking.span_id[i])), None)
+        out.append(
+            ScoredChunk(
+                chunk=rows[chunk_id],
+                score=float(ranking.score[i]),
+                dense_score=float(ranking.dense[i]),
+                paragraph_score=float(ranking.paragraph[i]),
+                span=best,
+                span_score=float(ranking.span[i]),
+                lexical_score=float(ranking.lexical[i]),
+                spans=spans,
+            )
         )
-    scored.sort(key=lambda s: (-s.score, s.chunk.id))
-    return scored[:k]
+    return out

@@ -17,9 +17,10 @@ from typing import Any
 import numpy as np
 
 from khabar import __version__
-from khabar.answer import build_answer
+from khabar.answer import AnswerSettings, build_answer
 from khabar.chunk import DEFAULT_MAX_CHARS, chunk_article
 from khabar.embed import Encoder, load_encoder
+from khabar.embed.base import Vectors
 from khabar.errors import ArticleNotFoundError, EmptyQuestionError, InputError, KhabarError
 from khabar.ingest import DEFAULT_MAX_BYTES, article_from_text, collect_files, read_path
 from khabar.records import Answer, Article, Chunk
@@ -69,12 +70,14 @@ class Khabar:
         max_chars: int = DEFAULT_MAX_CHARS,
         max_file_bytes: int = DEFAULT_MAX_BYTES,
         search_settings: SearchSettings | None = None,
+        answer_settings: AnswerSettings | None = None,
     ) -> None:
         self.store = store
         self.encoder = encoder
         self.max_chars = max_chars
         self.max_file_bytes = max_file_bytes
         self.search_settings = search_settings or SearchSettings()
+        self.answer_settings = answer_settings or AnswerSettings()
 
     @classmethod
     def open(
@@ -237,8 +240,39 @@ class Khabar:
             raise InputError(f"k must be at least 1, not {k}")
         self.store.refresh()
         query = self.encoder.embed_queries([question])[0]
-        scored = search(self.store, query, k, self.search_settings)
-        return build_answer(question, scored, self.store, context=context)
+        scored = search(self.store, query, k, self.search_settings, question=question)
+        return build_answer(
+            question, scored, self.store, context=context, settings=self.answer_settings
+        )
+
+    def rank_articles(
+        self,
+        question: str,
+        k: int = 10,
+        *,
+        query_vector: Vectors | None = None,
+        settings: SearchSettings | None = None,
+        exclude: frozenset[str] = frozenset(),
+    ) -> list[tuple[str, float]]:
+        """The ``k`` best distinct articles as (article id, best chunk score), best first.
+
+        For evaluation: ``query_vector`` skips re-embedding, ``settings`` overrides the
+        ranking, and ``exclude`` leaves articles out as if they were not indexed.
+        """
+        if query_vector is None:
+            query_vector = self.encoder.embed_queries([question])[0]
+        scored = search(
+            self.store,
+            query_vector,
+            max(k * 3, 30),
+            settings or self.search_settings,
+            question=question,
+            exclude=exclude,
+        )
+        best: dict[str, float] = {}
+        for item in scored:
+            best.setdefault(item.chunk.article_id, item.score)
+        return list(best.items())[:k]
 
     # -- describing ---------------------------------------------------------
     def articles(self) -> list[ArticleRow]:

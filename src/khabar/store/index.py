@@ -21,6 +21,7 @@ import numpy as np
 
 from khabar.errors import IndexFormatError
 from khabar.records import Article, Chunk
+from khabar.store.lexical import LexicalIndex, remove_stale
 from khabar.store.manifest import FORMAT_VERSION, MANIFEST_NAME, Manifest
 from khabar.store.metadata import DB_NAME, ArticleRow, MetadataStore, StoredChunk, StoredSpan
 from khabar.store.vectors import Matrix, VectorIndex
@@ -66,6 +67,7 @@ class IndexStore:
         self.db = MetadataStore(folder / DB_NAME)
         self.manifest = self._load_or_create_manifest()
         self.chunk_index, self.span_index = self._load_vectors()
+        self.lexical = LexicalIndex.load(folder)
         with self.writing():
             self._repair()
 
@@ -120,6 +122,13 @@ class IndexStore:
             if len(missing):
                 index.add(missing, self._embed(texts([int(i) for i in missing])))
                 changed = True
+        lexical_ok = self.lexical is not None and np.array_equal(
+            np.sort(self.lexical.ids), np.asarray(self.db.chunk_ids(), dtype=np.int64)
+        )
+        if not lexical_ok:
+            remove_stale(self.folder)
+            self._rebuild_lexical()
+            changed = True
         counts = self.db.counts()
         stale = (self.manifest.articles, self.manifest.chunks, self.manifest.spans) != counts
         if changed or stale or not (self.folder / MANIFEST_NAME).exists():
@@ -154,6 +163,7 @@ class IndexStore:
     def _reload(self) -> None:
         self.manifest = self._load_or_create_manifest()
         self.chunk_index, self.span_index = self._load_vectors()
+        self.lexical = LexicalIndex.load(self.folder)
 
     def _manifest_stamp(self) -> tuple[int, int] | None:
         try:
@@ -184,6 +194,7 @@ class IndexStore:
                     )
                     self.span_index.add(flat, pending.span_vectors)
                 self._save_vectors()
+                self._rebuild_lexical()
                 self.db.commit()
             except BaseException:
                 self.db.rollback()
@@ -192,6 +203,11 @@ class IndexStore:
                 self._repair()
                 raise
             self._save_manifest()
+
+    def _rebuild_lexical(self) -> None:
+        ids, docs = self.db.all_terms()
+        self.lexical = LexicalIndex.build(ids, docs)
+        self.lexical.save(self.folder)
 
     def _save_vectors(self) -> None:
         self.chunk_index.save(self.folder / CHUNK_VECTORS)

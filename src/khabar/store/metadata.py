@@ -12,8 +12,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+import numpy.typing as npt
+
 from khabar.errors import IndexFormatError
 from khabar.records import Article, Chunk
+from khabar.text.tokenize import terms
 
 SCHEMA_VERSION = 1
 DB_NAME = "khabar.sqlite"
@@ -47,6 +51,10 @@ CREATE TABLE IF NOT EXISTS spans (
     kind TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS spans_by_chunk ON spans(chunk_id);
+CREATE TABLE IF NOT EXISTS chunk_terms (
+    chunk_id INTEGER PRIMARY KEY REFERENCES chunks(id) ON DELETE CASCADE,
+    terms TEXT NOT NULL
+);
 """
 
 
@@ -191,6 +199,10 @@ class MetadataStore:
             )
             chunk_id = int(cur.lastrowid or 0)
             chunk_ids.append(chunk_id)
+            self._db.execute(
+                "INSERT INTO chunk_terms(chunk_id, terms) VALUES (?, ?)",
+                (chunk_id, " ".join(terms(chunk.embed_text))),
+            )
             ids = []
             for span in chunk.spans:
                 cur = self._db.execute(
@@ -244,6 +256,21 @@ class MetadataStore:
         ).fetchone()
         return int(row[0]), int(row[1]), int(row[2])
 
+    def chunk_ids_of(self, article_ids: Iterable[str]) -> list[int]:
+        """The chunk ids of the given articles."""
+        wanted = list(article_ids)
+        found: list[int] = []
+        for start in range(0, len(wanted), 900):
+            batch = wanted[start : start + 900]
+            marks = ",".join("?" * len(batch))
+            found.extend(
+                int(r[0])
+                for r in self._db.execute(
+                    f"SELECT id FROM chunks WHERE article_id IN ({marks})", batch
+                )
+            )
+        return found
+
     def chunk_ids(self) -> list[int]:
         """Every chunk id, ascending."""
         return [int(r[0]) for r in self._db.execute("SELECT id FROM chunks ORDER BY id")]
@@ -251,6 +278,27 @@ class MetadataStore:
     def span_ids(self) -> list[int]:
         """Every span id, ascending."""
         return [int(r[0]) for r in self._db.execute("SELECT id FROM spans ORDER BY id")]
+
+    def all_terms(self) -> tuple[list[int], list[list[str]]]:
+        """Every chunk id with its BM25 terms (rows missing terms get them first)."""
+        missing = self._db.execute(
+            "SELECT c.id, c.section, c.text FROM chunks c "
+            "LEFT JOIN chunk_terms t ON t.chunk_id = c.id WHERE t.chunk_id IS NULL"
+        ).fetchall()
+        for chunk_id, section, text in missing:
+            embed_text = f"{section}\n{text}" if section else text
+            self._db.execute(
+                "INSERT INTO chunk_terms(chunk_id, terms) VALUES (?, ?)",
+                (chunk_id, " ".join(terms(embed_text))),
+            )
+        ids: list[int] = []
+        docs: list[list[str]] = []
+        for chunk_id, joined in self._db.execute(
+            "SELECT chunk_id, terms FROM chunk_terms ORDER BY chunk_id"
+        ):
+            ids.append(int(chunk_id))
+            docs.append(str(joined).split())
+        return ids, docs
 
     def chunks(self, ids: Iterable[int]) -> dict[int, StoredChunk]:
         """Chunks by id, with their article's citation fields; unknown ids are left out."""
@@ -288,6 +336,33 @@ class MetadataStore:
                 )
             )
         return spans
+
+    def span_table(self, chunk_ids: Iterable[int]) -> npt.NDArray[np.int64]:
+        """Rows (span id, chunk id, is_sentence) of every span of the given chunks, as an array."""
+        wanted = [int(i) for i in chunk_ids]
+        rows: list[tuple[int, int, int]] = []
+        for batch in _batches(wanted):
+            marks = ",".join("?" * len(batch))
+            rows.extend(
+                self._db.execute(
+                    "SELECT id, chunk_id, kind = 'sentence' FROM spans "
+                    f"WHERE chunk_id IN ({marks})",
+                    batch,
+                ).fetchall()
+            )
+        return np.asarray(rows, dtype=np.int64).reshape(-1, 3)
+
+    def existing_chunk_ids(self, ids: Iterable[int]) -> set[int]:
+        """Which of ``ids`` are chunks in the database now."""
+        wanted = [int(i) for i in ids]
+        found: set[int] = set()
+        for batch in _batches(wanted):
+            marks = ",".join("?" * len(batch))
+            found.update(
+                int(r[0])
+                for r in self._db.execute(f"SELECT id FROM chunks WHERE id IN ({marks})", batch)
+            )
+        return found
 
     def span_owners(self, span_ids: Iterable[int]) -> dict[int, int]:
         """span id → chunk id, for the spans that exist."""

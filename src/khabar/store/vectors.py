@@ -24,6 +24,9 @@ def _faiss() -> Any:
         import faiss
     except ImportError as exc:  # pragma: no cover - faiss-cpu is a hard dependency
         raise BackendMissingError("the vector index needs faiss: pip install faiss-cpu") from exc
+    # One question at a time: waking OpenMP threads costs more than the exact search of a
+    # news corpus, and the encoder already keeps every core busy while it runs.
+    faiss.omp_set_num_threads(1)
     return faiss
 
 
@@ -32,6 +35,7 @@ class VectorIndex:
 
     def __init__(self, index: Any) -> None:
         self._index = index
+        self._ids: Ids | None = None
 
     @classmethod
     def create(cls, dim: int) -> VectorIndex:
@@ -68,12 +72,17 @@ class VectorIndex:
 
     def ids(self) -> Ids:
         """Every id in the index."""
-        faiss = _faiss()
-        return np.asarray(faiss.vector_to_array(self._index.id_map), dtype=np.int64)
+        if self._ids is None:
+            faiss = _faiss()
+            self._ids = np.sort(
+                np.asarray(faiss.vector_to_array(self._index.id_map), dtype=np.int64)
+            )
+        return self._ids
 
     def add(self, ids: Ids, vectors: Matrix) -> None:
         """Add vectors under the given ids."""
         if len(ids):
+            self._ids = None
             self._index.add_with_ids(
                 np.ascontiguousarray(vectors, dtype=np.float32),
                 np.ascontiguousarray(ids, dtype=np.int64),
@@ -82,6 +91,7 @@ class VectorIndex:
     def remove(self, ids: Ids) -> None:
         """Remove the vectors with these ids (unknown ids are ignored)."""
         if len(ids):
+            self._ids = None
             self._index.remove_ids(np.ascontiguousarray(ids, dtype=np.int64))
 
     def search(self, query: Matrix, k: int) -> tuple[Ids, npt.NDArray[np.float32]]:

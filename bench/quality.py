@@ -1,0 +1,214 @@
+"""Retrieval-quality ablation and tuning on XQuAD, with the product's own ranking code.
+
+Builds one index of all 48 XQuAD articles (240 Arabic passages; cached in
+bench/.cache), embeds every English and Arabic question once, then evaluates
+ranking settings. Tuning uses only the questions of articles 0–23; the chosen
+settings are then reported on the questions of articles 24–47 and on all 48
+(the passage pool is always all 240 passages).
+
+Run: python bench/quality.py [--sweep]; writes bench/results/quality.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from khabar.evaluate import EvalQuestion, build_index, load_eval_set, run_questions
+from khabar.search import SearchSettings, search
+from khabar.service import Khabar
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "data" / "xquad"
+CACHE = Path(__file__).parent / ".cache"
+TUNE = set(range(24))
+
+
+def split(questions: tuple[EvalQuestion, ...], articles: set[int]) -> list[int]:
+    return [i for i, q in enumerate(questions) if int(q.passage_id[1:4]) in articles]
+
+
+def open_index() -> Khabar:
+    eval_set = load_eval_set(DATA / "xquad.ar.json")
+    folder = CACHE / "xquad-index"
+    if (folder / "manifest.json").exists():
+        service = Khabar.open(folder)
+        if service.store.db.counts()[0] == len(eval_set.passages):
+            return service
+        service.close()
+    started = time.perf_counter()
+    service, rate = build_index(eval_set, folder)
+    print(
+        f"indexed {len(eval_set.passages)} passages in {time.perf_counter() - started:.0f}s "
+        f"({rate:.2f} passages/s)"
+    )
+    return service
+
+
+def query_vectors(service: Khabar, name: str, texts: list[str]) -> np.ndarray[Any, Any]:
+    path = CACHE / f"questions-{name}.npy"
+    if path.exists():
+        vectors = np.load(path, allow_pickle=False)
+        if len(vectors) == len(texts):
+            return vectors
+    vectors = service.encoder.embed_queries(texts)
+    np.save(path, vectors, allow_pickle=False)
+    return vectors
+
+
+def score(ranks: list[int], idx: list[int]) -> dict[str, float]:
+    r = np.asarray(ranks)[idx]
+    found = r > 0
+    mrr = np.where(found & (r <= 10), 1.0 / np.maximum(r, 1), 0.0)
+    return {
+        "r@1": round(float(np.mean(found & (r == 1))), 4),
+        "r@5": round(float(np.mean(found & (r <= 5))), 4),
+        "mrr@10": round(float(mrr.mean()), 4),
+    }
+
+
+def latency(
+    service: Khabar,
+    sets: dict[str, tuple[EvalQuestion, ...]],
+    baseline: SearchSettings,
+    default: SearchSettings,
+    n: int = 150,
+) -> dict[str, float]:
+    """Median end-to-end question time (embedding included), interleaving the two settings."""
+    times: dict[str, list[float]] = {"paragraph_only": [], "default": []}
+    for qs in sets.values():
+        for q in qs[:n]:
+            for label, settings in (("paragraph_only", baseline), ("default", default)):
+                started = time.perf_counter()
+                service.rank_articles(q.text, 10, settings=settings)
+                times[label].append((time.perf_counter() - started) * 1000)
+    p50 = {k: statistics.median(v) for k, v in times.items()}
+    return {
+        "paragraph_only_ms_p50": round(p50["paragraph_only"], 1),
+        "default_ms_p50": round(p50["default"], 1),
+        "ratio": round(p50["default"] / p50["paragraph_only"], 2),
+    }
+
+
+def calibrate(
+    service: Khabar,
+    questions: tuple[EvalQuestion, ...],
+    vectors: np.ndarray[Any, Any],
+    parts: dict[str, list[int]],
+    settings: SearchSettings,
+) -> dict[str, Any]:
+    """Threshold on the best passage's dense score that says "the articles don't say".
+
+    Each question is asked twice: as is, and with its own passage left out. The threshold
+    that maximises F1 of flagging the left-out runs is chosen on the tuning split; its
+    precision and recall are reported on every split.
+    """
+    present: list[float] = []
+    absent: list[float] = []
+    for i, q in enumerate(questions):
+        for bucket, exclude in ((present, frozenset()), (absent, frozenset({q.passage_id}))):
+            top = search(service.store, vectors[i], 1, settings, q.text, exclude)
+            bucket.append(top[0].dense_score if top else 0.0)
+    p, a = np.asarray(present), np.asarray(absent)
+
+    def stats(threshold: float, idx: list[int]) -> dict[str, float]:
+        flagged_absent = int(np.sum(a[idx] < threshold))
+        flagged_present = int(np.sum(p[idx] < threshold))
+        precision = flagged_absent / max(flagged_absent + flagged_present, 1)
+        recall = flagged_absent / len(idx)
+        f1 = 2 * precision * recall / max(precision + recall, 1e-9)
+        return {
+            "precision": round(precision, 3),
+            "recall": round(recall, 3),
+            "f1": round(f1, 3),
+            "answerable_flagged": round(flagged_present / len(idx), 3),
+        }
+
+    grid = np.round(np.arange(0.70, 0.95, 0.0025), 4)
+    best = max(grid, key=lambda t: stats(float(t), parts["tune"])["f1"])
+    return {"threshold": float(best), **{k: stats(float(best), v) for k, v in parts.items()}}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sweep", action="store_true", help="also sweep the fusion weights")
+    args = parser.parse_args()
+    CACHE.mkdir(exist_ok=True)
+    service = open_index()
+    sets = {
+        "en": load_eval_set(DATA / "xquad.ar.json", DATA / "xquad.en.json").questions,
+        "ar": load_eval_set(DATA / "xquad.ar.json").questions,
+    }
+    vectors = {
+        name: query_vectors(service, name, [q.text for q in qs]) for name, qs in sets.items()
+    }
+    splits = {
+        name: {
+            "tune": split(qs, TUNE),
+            "test": split(qs, set(range(24, 48))),
+            "all": list(range(len(qs))),
+        }
+        for name, qs in sets.items()
+    }
+
+    def run(settings: SearchSettings, name: str) -> tuple[list[int], float]:
+        ranks, _, ms = run_questions(service, sets[name], 10, settings, vectors[name])
+        return ranks, statistics.median(ms)
+
+    base = SearchSettings()
+    dense_only = replace(base, lexical_weight_arabic=0.0, lexical_weight_other=0.0)
+    ablation = {
+        "paragraph vectors only": replace(dense_only, span_weight=0.0),
+        "+ best sentence": replace(dense_only, use_clauses=False),
+        "+ best sentence or clause": dense_only,
+        "+ BM25, reciprocal rank (weight 1)": replace(
+            base, fusion="rrf", lexical_weight_arabic=1.0, lexical_weight_other=0.0
+        ),
+        "+ BM25, interpolation (default)": base,
+    }
+    results: dict[str, Any] = {"date": time.strftime("%Y-%m-%d"), "ablation": {}, "sweep": []}
+    if args.sweep:
+        sweeps = {
+            "ar": ("lexical_weight_arabic", [0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5]),
+            "en": ("lexical_weight_other", [0.0, 0.01, 0.02, 0.05, 0.1]),
+        }
+        for name, (key, weights) in sweeps.items():
+            for w in weights:
+                ranks, _ = run(replace(base, **{key: w}), name)
+                row = {"questions": name, key: w, **score(ranks, splits[name]["tune"])}
+                results["sweep"].append(row)
+                print(row)
+            for w in [0.5, 1.0, 2.0] if name == "ar" else []:
+                ranks, _ = run(replace(base, fusion="rrf", lexical_weight_arabic=w), name)
+                row = {"questions": name, "rrf_weight": w, **score(ranks, splits[name]["tune"])}
+                results["sweep"].append(row)
+                print(row)
+    for label, settings in ablation.items():
+        entry: dict[str, Any] = {"settings": asdict(settings)}
+        for name in sets:
+            ranks, ms = run(settings, name)
+            entry[name] = {part: score(ranks, idx) for part, idx in splits[name].items()}
+            entry[name]["search_ms_p50"] = round(ms, 2)
+        results["ablation"][label] = entry
+        print(label, json.dumps({n: entry[n]["all"] for n in sets}))
+    results["latency"] = latency(service, sets, ablation["paragraph vectors only"], base)
+    print("latency", results["latency"])
+    results["not_answered"] = {
+        name: calibrate(service, sets[name], vectors[name], splits[name], base) for name in sets
+    }
+    print("not answered", json.dumps(results["not_answered"], indent=1))
+    out = Path(__file__).parent / "results" / "quality.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    service.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,205 @@
+"""`khabar eval`: retrieval quality on SQuAD-format data (XQuAD), with the product's own ranking.
+
+Every ``context`` becomes a passage (an article of its own, titled with its
+SQuAD article's title); a question's gold answer is the passage it belongs to.
+With a second file, the question texts are taken from it by ``id``: that is how
+cross-lingual retrieval (English question → Arabic passage) is measured.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from khabar.errors import InputError
+from khabar.records import Article
+from khabar.search import SearchSettings
+from khabar.service import Khabar, Progress
+
+
+@dataclass(frozen=True)
+class EvalQuestion:
+    """A question and the id of the passage that answers it."""
+
+    id: str
+    text: str
+    passage_id: str
+
+
+@dataclass(frozen=True)
+class EvalSet:
+    """Passages (as Articles) and questions of one evaluation."""
+
+    passages: tuple[Article, ...]
+    questions: tuple[EvalQuestion, ...]
+
+
+def _read_squad(path: Path) -> list[dict[str, Any]]:
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        data = raw["data"]
+        if not isinstance(data, list):
+            raise TypeError("'data' is not a list")
+        return data
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise InputError(f"{path}: not a SQuAD-format JSON file ({exc})") from exc
+
+
+def parse_range(text: str | None) -> slice:
+    """'START:END' (either may be empty) → a slice of SQuAD articles."""
+    if not text:
+        return slice(None)
+    try:
+        start, _, end = text.partition(":")
+        return slice(int(start) if start else None, int(end) if end else None)
+    except ValueError as exc:
+        raise InputError(f"--articles {text!r}: expected START:END, e.g. 0:24") from exc
+
+
+def load_eval_set(
+    passages_path: Path, questions_path: Path | None = None, articles: slice = slice(None)
+) -> EvalSet:
+    """Read SQuAD files into passages and questions (questions by id from the second file)."""
+    data = _read_squad(passages_path)[articles]
+    other: dict[str, str] = {}
+    if questions_path is not None:
+        for article in _read_squad(questions_path):
+            for paragraph in article.get("paragraphs", []):
+                for qa in paragraph.get("qas", []):
+                    other[str(qa["id"])] = str(qa["question"])
+    passages: list[Article] = []
+    questions: list[EvalQuestion] = []
+    for a_index, article in enumerate(data):
+        title = str(article.get("title", f"article {a_index}")).replace("_", " ")
+        for p_index, paragraph in enumerate(article.get("paragraphs", [])):
+            passage_id = f"p{a_index:03d}-{p_index:02d}"
+            context = str(paragraph.get("context", "")).strip()
+            if not context:
+                continue
+            passages.append(
+                Article(id=passage_id, title=title, text=context, source=str(passages_path))
+            )
+            for qa in paragraph.get("qas", []):
+                qid = str(qa["id"])
+                text = other.get(qid) if questions_path is not None else str(qa["question"])
+                if text:
+                    questions.append(EvalQuestion(qid, text, passage_id))
+    if not passages or not questions:
+        raise InputError(f"{passages_path}: no passages with questions in the chosen articles")
+    if questions_path is not None and len(questions) < sum(
+        len(p.get("qas", [])) for a in data for p in a.get("paragraphs", [])
+    ):
+        missing = sum(len(p.get("qas", [])) for a in data for p in a.get("paragraphs", [])) - len(
+            questions
+        )
+        raise InputError(f"{questions_path}: {missing} question ids of {passages_path} are missing")
+    return EvalSet(tuple(passages), tuple(questions))
+
+
+@dataclass
+class EvalRun:
+    """Ranks (1-based; 0 = not in the top k) and timings of one run over the questions."""
+
+    ranks: list[int]
+    top_scores: list[float]
+    query_ms: list[float]
+    k: int
+    n_passages: int
+    passages_per_s: float
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def metrics(self) -> dict[str, Any]:
+        """The report of `khabar eval --json`."""
+        ranks = np.asarray(self.ranks)
+        found = ranks > 0
+
+        def recall(n: int) -> float:
+            return round(float(np.mean(found & (ranks <= n))), 4)
+
+        mrr = np.where(found & (ranks <= 10), 1.0 / np.maximum(ranks, 1), 0.0)
+        return {
+            "n_questions": len(self.ranks),
+            "n_passages": self.n_passages,
+            "recall@1": recall(1),
+            "recall@5": recall(5),
+            "recall@10": recall(10),
+            "mrr@10": round(float(mrr.mean()), 4),
+            "passages_per_s": round(self.passages_per_s, 2),
+            "query_ms_p50": round(statistics.median(self.query_ms), 1),
+            "query_ms_p95": round(float(np.percentile(self.query_ms, 95)), 1),
+            **self.extra,
+        }
+
+
+def build_index(
+    eval_set: EvalSet, folder: Path, progress: Progress | None = None
+) -> tuple[Khabar, float]:
+    """Index the passages into ``folder``; returns the service and passages per second."""
+    service = Khabar.open(folder)
+    started = time.perf_counter()
+    report = service.add_articles(eval_set.passages, progress=progress)
+    seconds = time.perf_counter() - started
+    if report.failed:
+        raise InputError(f"could not index {len(report.failed)} passages: {report.failed[0][1]}")
+    return service, len(eval_set.passages) / max(seconds, 1e-9)
+
+
+def run_questions(
+    service: Khabar,
+    questions: Sequence[EvalQuestion],
+    k: int = 10,
+    settings: SearchSettings | None = None,
+    query_vectors: np.ndarray[Any, Any] | None = None,
+    leave_out: bool = False,
+    on_question: Callable[[], None] | None = None,
+) -> tuple[list[int], list[float], list[float]]:
+    """Ranks of the gold passage, top scores and per-question milliseconds.
+
+    With ``leave_out``, each question is asked with its own passage left out (rank is
+    then always 0): the top scores show how sure the ranking is when the answer is absent.
+    """
+    ranks: list[int] = []
+    tops: list[float] = []
+    times: list[float] = []
+    for i, question in enumerate(questions):
+        started = time.perf_counter()
+        ranked = service.rank_articles(
+            question.text,
+            k,
+            query_vector=None if query_vectors is None else query_vectors[i],
+            settings=settings,
+            exclude=frozenset({question.passage_id}) if leave_out else frozenset(),
+        )
+        times.append((time.perf_counter() - started) * 1000)
+        ids = [article_id for article_id, _ in ranked]
+        ranks.append(ids.index(question.passage_id) + 1 if question.passage_id in ids else 0)
+        tops.append(ranked[0][1] if ranked else 0.0)
+        if on_question:
+            on_question()
+    return ranks, tops, times
+
+
+def evaluate(
+    eval_set: EvalSet,
+    k: int = 10,
+    progress: Progress | None = None,
+    on_question: Callable[[], None] | None = None,
+) -> EvalRun:
+    """Build a temporary index with the current settings, ask every question, measure."""
+    with tempfile.TemporaryDirectory(prefix="khabar-eval-") as tmp:
+        service, rate = build_index(eval_set, Path(tmp) / "index", progress)
+        try:
+            ranks, tops, times = run_questions(
+                service, eval_set.questions, k, on_question=on_question
+            )
+        finally:
+            service.close()
+    return EvalRun(ranks, tops, times, k, len(eval_set.passages), rate)
