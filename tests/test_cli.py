@@ -146,3 +146,13 @@ def test_help_lists_every_command() -> None:
     result = khabar("--help")
     for command in ("add", "ask", "info", "remove", "serve"):
         assert command in result.stdout
+
+
+def test_ask_says_when_the_articles_may_not_answer(sample_index: Path) -> None:
+    result = khabar("ask", "What is the boiling point of water?", "--index", str(sample_index))
+    assert result.returncode == 0
+    assert result.stdout.startswith("The articles may not answer this question")
+    payload = json.loads(
+        khabar("ask", "ما هي عاصمة البرازيل؟", "--json", "--index", str(sample_index)).stdout
+    )
+    assert payload["answered"] is False and payload["hits"]

@@ -223,3 +223,17 @@ def test_same_file_name_in_two_folders_gets_two_ids(fresh_index: Path, tmp_path:
 def test_samples_ship_with_the_package() -> None:
     paths = sample_paths()
     assert [p.name for p in paths] == ["putin-syria-ministers.ar.txt"]
+
+
+@pytest.mark.parametrize(
+    "question", ["What is the boiling point of water?", "ما هي عاصمة البرازيل؟"]
+)
+def test_off_topic_question_is_marked_not_answered(sample_service: Khabar, question: str) -> None:
+    answer = sample_service.ask(question, k=3)
+    assert answer.answered is False
+    assert len(answer.hits) == 3  # the closest passages are still shown
+    assert answer.to_json()["answered"] is False
+
+
+def test_on_topic_arabic_question_is_answered(sample_service: Khabar) -> None:
+    assert sample_service.ask("ماذا قال بوتين عن إسرائيل؟").answered is True

@@ -71,3 +71,13 @@ def test_add_article_then_ask_about_it(client: Client, tmp_path: Path) -> None:
         title="", text="", upload=handle_file(str(bad)), api_name="/add_article"
     )
     assert "binary" in status and "bad.txt" in status
+
+
+def test_chat_marks_a_reply_that_may_not_answer(client: Client) -> None:
+    history, _ = client.predict(
+        message="What is the boiling point of water?", history=[], api_name="/chat"
+    )
+    content = history[-1]["content"]
+    text = content[0]["text"] if isinstance(content, list) else content
+    assert "khabar-unsure" in text and "may not answer" in text
+    assert '<mark class="khabar-answer">' in text  # the closest passage is still shown

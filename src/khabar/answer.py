@@ -18,8 +18,8 @@ class AnswerSettings:
     cross-lingual cosines run lower. Calibrated on XQuAD with each question's own passage
     left out of the index (bench/quality.py, README)."""
 
-    min_score_arabic: float = 0.0
-    min_score_other: float = 0.0
+    min_score_arabic: float = 0.8325
+    min_score_other: float = 0.7675
 
     def threshold(self, question: str) -> float:
         """The threshold for this question."""

@@ -190,6 +190,8 @@ def print_answer(answer: Answer, out: TextIO) -> None:
         print("No passages: the index is empty. Add articles with `khabar add PATH`.", file=out)
         return
     tty = out.isatty()
+    if not answer.answered:
+        print("The articles may not answer this question; the closest passages are:\n", file=out)
     for rank, hit in enumerate(answer.hits, start=1):
         print(
             f"[{rank}] {hit.title} — paragraph {hit.paragraph} "

@@ -39,7 +39,7 @@ class SearchSettings:
     span_weight: float = 1.0
     use_clauses: bool = True
     lexical_weight_arabic: float = 0.1
-    lexical_weight_other: float = 0.02
+    lexical_weight_other: float = 0.01
     fusion: Literal["interpolate", "rrf"] = "interpolate"
 
     def lexical_weight(self, question: str) -> float:
@@ -108,9 +108,12 @@ def rank(
     excluded = np.asarray(store.db.chunk_ids_of(exclude) if exclude else [], dtype=np.int64)
     weight = settings.lexical_weight(question)
     lexical_ids, lexical_scores = _lexical(store, question, weight, excluded)
+    use_spans = settings.span_weight > 0
     chunk_ids, _ = store.chunk_index.search(q, settings.chunk_candidates + len(excluded))
-    span_hits, _ = store.span_index.search(q, settings.span_candidates + 8 * len(excluded))
-    owners = store.db.span_owners(int(i) for i in span_hits)
+    owners: dict[int, int] = {}
+    if use_spans:
+        span_hits, _ = store.span_index.search(q, settings.span_candidates + 8 * len(excluded))
+        owners = store.db.span_owners(int(i) for i in span_hits)
     top_lexical = lexical_ids[np.argsort(-lexical_scores, kind="stable")][
         : settings.lexical_candidates
     ]
@@ -124,7 +127,10 @@ def rank(
     candidates = candidates[np.isin(candidates, store.chunk_index.ids())]
     paragraph = (store.chunk_index.vectors(candidates) @ q).astype(np.float64)
 
-    best_span, best_id = _best_spans(store, q, candidates, paragraph, settings.use_clauses)
+    if use_spans:
+        best_span, best_id = _best_spans(store, q, candidates, paragraph, settings.use_clauses)
+    else:  # paragraph vectors only: the baseline of the benchmarks
+        best_span, best_id = paragraph.copy(), np.full(len(candidates), -1, dtype=np.int64)
     w = settings.span_weight
     dense = (paragraph + w * best_span) / (1.0 + w)
     lexical = np.zeros(len(candidates))

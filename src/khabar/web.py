@@ -35,6 +35,8 @@ CSS = """
 .khabar-neighbour { font-size: 1.05rem; line-height: 1.8; color: #4b5563; }
 .khabar-more > summary, .khabar-context > summary { cursor: pointer; color: #2563eb;
   font-size: 0.9rem; }
+.khabar-unsure { background: #fef3c7; border-left: 4px solid #d97706; padding: 0.3rem 0.6rem;
+  margin-bottom: 0.4rem; font-size: 0.95rem; }
 .khabar-more .khabar-hit { border-top: 1px solid #e5e7eb; padding-top: 0.4rem; margin-top: 0.4rem; }
 """
 
@@ -83,7 +85,13 @@ def render_answer(answer: Answer) -> str:
     if not answer.hits:
         return "The index has no articles yet: add one in the **Articles** tab."
     first, rest = answer.hits[0], answer.hits[1:]
-    out = render_hit(first, 1)
+    out = ""
+    if not answer.answered:
+        out += (
+            '<div class="khabar-unsure">⚠️ The articles may not answer this question: '
+            "these are the closest passages.</div>"
+        )
+    out += render_hit(first, 1)
     if rest:
         out += f'<details class="khabar-more"><summary>More passages ({len(rest)})</summary>'
         out += "".join(render_hit(h, i) for i, h in enumerate(rest, start=2))
