@@ -16,6 +16,7 @@ def main() -> int:
     """Build the index from the samples if needed, then serve until interrupted."""
     try:
         settings = config.resolve(env=os.environ)
+        from khabar.api import ApiSettings
         from khabar.service import Khabar
         from khabar.web import serve
 
@@ -23,8 +24,12 @@ def main() -> int:
         report = service.ensure_samples()
         if report is not None:
             print(f"built {settings['index']} from the bundled sample ({report.seconds:.1f}s)")
-        print(f"serving http://{settings['host']}:{settings['port']}", flush=True)
-        serve(service, host=settings["host"], port=settings["port"])
+        serve(
+            service,
+            host=settings["host"],
+            port=settings["port"],
+            api=ApiSettings.from_settings(settings),
+        )
     except KhabarError as exc:
         print(f"khabar: error: {exc}", file=sys.stderr)
         return 2

@@ -76,3 +76,68 @@ def test_example_button_asks_in_arabic(page: Any) -> None:
     )
     last = page.locator("#khabar-chat .khabar-hit:not(.khabar-more .khabar-hit)").last
     assert "قاعدتي روسيا العسكريتين" in last.inner_text()
+
+
+@pytest.fixture(scope="module")
+def wiki_page(sample_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A local 'wiki' page (another origin) that frames khabar's /embed, and a khabar server
+    whose frame-ancestors allow that origin only."""
+    import functools
+    import http.server
+    import threading
+
+    from khabar.api import ApiSettings
+    from khabar.service import Khabar
+    from khabar.web import serve
+    from tests.conftest import free_port
+
+    wiki_port = free_port()
+    wiki_origin = f"http://127.0.0.1:{wiki_port}"
+    folder = tmp_path_factory.mktemp("embed") / "index"
+    shutil.copytree(sample_index, folder)
+    service = Khabar.open(folder)
+    server = serve(
+        service,
+        host="127.0.0.1",
+        port=free_port(),
+        block=False,
+        api=ApiSettings(frame_ancestors=f"'self' {wiki_origin}"),
+    )
+    assert server is not None
+    site = tmp_path_factory.mktemp("wiki")
+    question = "What did Putin say about Israel?"
+    (site / "index.html").write_text(
+        "<!doctype html><html><body><h1>Team wiki</h1>"
+        f'<iframe id="khabar" src="{server.url}embed?q={question}" width="600" height="700" '
+        'style="border:1px solid #ccc"></iframe></body></html>',
+        encoding="utf-8",
+    )
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", wiki_port), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"{wiki_origin}/index.html"
+    httpd.shutdown()
+    server.close()
+    service.close()
+
+
+def test_embed_page_in_a_wiki_iframe(page: Any, wiki_page: str, artifacts: Path) -> None:
+    page.set_viewport_size({"width": 700, "height": 820})
+    page.goto(wiki_page, wait_until="load")
+    frame = page.frame_locator("#khabar")
+    mark = frame.locator("mark").first
+    mark.wait_for(timeout=60_000)
+    assert mark.inner_text().startswith("وجدد بوتين موقف موسكو")
+    hit = frame.locator(".hit").first
+    assert hit.evaluate("el => getComputedStyle(el).direction") == "rtl"
+    assert "paragraph 7" in frame.locator(".cite").first.inner_text()
+    page.screenshot(path=str(artifacts / "embed.png"))
+
+
+def test_embed_refuses_other_framers(page: Any, server_url: str, tmp_path: Path) -> None:
+    # server_url allows only 'self' as a framer: a page of another origin gets no content.
+    page.set_content(f'<iframe id="k" src="{server_url}embed?q=Putin"></iframe>')
+    page.wait_for_timeout(1500)
+    frame = page.frame(url=lambda url: "embed" in url)
+    assert frame is None or frame.locator("#q").count() == 0

@@ -14,15 +14,25 @@ from khabar.evaluate import EvalRun, load_eval_set, parse_range
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "xquad"
 KEYS = {
-    "n_questions", "n_passages", "recall@1", "recall@5", "recall@10", "mrr@10",
-    "passages_per_s", "query_ms_p50", "query_ms_p95",
+    "n_questions",
+    "n_passages",
+    "recall@1",
+    "recall@5",
+    "recall@10",
+    "mrr@10",
+    "passages_per_s",
+    "query_ms_p50",
+    "query_ms_p95",
 }
 
 
 def khabar_eval(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "khabar.cli", "eval", *args],
-        capture_output=True, text=True, timeout=1800, cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        cwd=cwd,
     )
 
 
@@ -37,8 +47,14 @@ def test_xquad_ships_with_licence_and_attribution() -> None:
 
 
 def test_eval_cross_lingual_slice_json(tmp_path: Path) -> None:
-    result = khabar_eval(str(DATA / "xquad.ar.json"), "--questions", str(DATA / "xquad.en.json"),
-                         "--articles", "0:1", "--json")
+    result = khabar_eval(
+        str(DATA / "xquad.ar.json"),
+        "--questions",
+        str(DATA / "xquad.en.json"),
+        "--articles",
+        "0:1",
+        "--json",
+    )
     assert result.returncode == 0, result.stderr
     metrics = json.loads(result.stdout)
     assert set(metrics) >= KEYS
@@ -65,8 +81,14 @@ def test_eval_bad_input(tmp_path: Path) -> None:
 
 
 def test_metrics_arithmetic() -> None:
-    run = EvalRun(ranks=[1, 2, 0, 5], top_scores=[0.9] * 4, query_ms=[10, 20, 30, 40], k=10,
-                  n_passages=7, passages_per_s=3.0)
+    run = EvalRun(
+        ranks=[1, 2, 0, 5],
+        top_scores=[0.9] * 4,
+        query_ms=[10, 20, 30, 40],
+        k=10,
+        n_passages=7,
+        passages_per_s=3.0,
+    )
     m = run.metrics()
     assert m["recall@1"] == 0.25 and m["recall@5"] == 0.75 and m["recall@10"] == 0.75
     assert m["mrr@10"] == round((1 + 0.5 + 0 + 0.2) / 4, 4)

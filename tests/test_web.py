@@ -21,9 +21,7 @@ def test_ask_endpoint_returns_the_json_answer(client: Client) -> None:
 
 
 def test_chat_reply_is_rtl_html_with_marked_sentence(client: Client) -> None:
-    history, cleared = client.predict(
-        message="ماذا قال بوتين عن إسرائيل؟", history=[], api_name="/chat"
-    )
+    history, cleared = client.predict("ماذا قال بوتين عن إسرائيل؟", [], api_name="/chat")
     assert cleared == ""
     reply = history[-1]
     assert reply["role"] == "assistant"
@@ -37,7 +35,7 @@ def test_chat_reply_is_rtl_html_with_marked_sentence(client: Client) -> None:
 
 
 def test_chat_empty_question_is_a_clear_message(client: Client) -> None:
-    history, _ = client.predict(message="   ", history=[], api_name="/chat")
+    history, _ = client.predict("   ", [], api_name="/chat")
     content = history[-1]["content"]
     text = content[0]["text"] if isinstance(content, list) else content
     assert "the question is empty" in text
@@ -45,9 +43,9 @@ def test_chat_empty_question_is_a_clear_message(client: Client) -> None:
 
 def test_add_article_then_ask_about_it(client: Client, tmp_path: Path) -> None:
     status, table = client.predict(
-        title="قمة بغداد",
-        text="انعقدت القمة العربية في بغداد بحضور اثني عشر زعيماً عربياً وناقشت أزمة المياه.",
-        upload=None,
+        "قمة بغداد",
+        "انعقدت القمة العربية في بغداد بحضور اثني عشر زعيماً عربياً وناقشت أزمة المياه.",
+        None,
         api_name="/add_article",
     )
     assert "قمة-بغداد" in status
@@ -60,23 +58,17 @@ def test_add_article_then_ask_about_it(client: Client, tmp_path: Path) -> None:
 
     upload = tmp_path / "port.txt"
     upload.write_text("وصلت سفينة محملة بالقمح إلى ميناء طرطوس صباح الأحد.\n", encoding="utf-8")
-    status, table = client.predict(
-        title="", text="", upload=handle_file(str(upload)), api_name="/add_article"
-    )
+    status, table = client.predict("", "", handle_file(str(upload)), api_name="/add_article")
     assert "Added" in status and "port" in status
 
     bad = tmp_path / "bad.txt"
     bad.write_bytes(b"\x00\x01binary")
-    status, _ = client.predict(
-        title="", text="", upload=handle_file(str(bad)), api_name="/add_article"
-    )
+    status, _ = client.predict("", "", handle_file(str(bad)), api_name="/add_article")
     assert "binary" in status and "bad.txt" in status
 
 
 def test_chat_marks_a_reply_that_may_not_answer(client: Client) -> None:
-    history, _ = client.predict(
-        message="What is the boiling point of water?", history=[], api_name="/chat"
-    )
+    history, _ = client.predict("What is the boiling point of water?", [], api_name="/chat")
     content = history[-1]["content"]
     text = content[0]["text"] if isinstance(content, list) else content
     assert "khabar-unsure" in text and "may not answer" in text

@@ -286,9 +286,15 @@ def _cmd_serve(args: argparse.Namespace, settings: dict[str, Any]) -> int:
     service = _open(settings)
     if args.samples:
         service.ensure_samples()
+    from khabar.api import ApiSettings
     from khabar.web import serve
 
-    serve(service, host=settings["host"], port=settings["port"])
+    serve(
+        service,
+        host=settings["host"],
+        port=settings["port"],
+        api=ApiSettings.from_settings(settings),
+    )
     return 0
 
 

@@ -37,6 +37,15 @@ def _positive_int(value: str) -> int:
     return number
 
 
+def _boolean(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("must be true or false")
+
+
 def _port(value: str) -> int:
     number = int(value)
     if not 0 < number < 65536:
@@ -62,6 +71,29 @@ SETTINGS: dict[str, Setting] = {
             "max_file_bytes",
             20 * 1024 * 1024,
             "largest article file accepted, in bytes",
+            _positive_int,
+        ),
+        Setting(
+            "api_token",
+            "",
+            "bearer token; when set, the API requires it for writes "
+            "(and for reads too when public_read is off)",
+        ),
+        Setting("public_read", True, "allow asking and listing without the token", _boolean),
+        Setting(
+            "cors_origins",
+            "",
+            "comma-separated origins allowed to call the API from a browser (empty: none)",
+        ),
+        Setting(
+            "frame_ancestors",
+            "'self'",
+            "space-separated sources allowed to frame the pages (CSP frame-ancestors)",
+        ),
+        Setting(
+            "max_request_bytes",
+            2 * 1024 * 1024,
+            "largest API request body, in bytes (larger: 413)",
             _positive_int,
         ),
     )

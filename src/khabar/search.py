@@ -83,16 +83,18 @@ def search(
     settings: SearchSettings | None = None,
     question: str = "",
     exclude: frozenset[str] = frozenset(),
+    only: frozenset[str] | None = None,
 ) -> list[ScoredChunk]:
     """The ``k`` best chunks for one question (its vector and, for the lexical leg, its text).
 
     ``exclude`` names articles to leave out, as if they were not in the index (used to
-    calibrate the "the articles don't say" signal).
+    calibrate the "the articles don't say" signal); ``only`` restricts the search to the
+    named articles (every chunk of them is scored).
     """
     settings = settings or SearchSettings()
     q = np.asarray(query, dtype=np.float32).reshape(-1)
     with store.reading():
-        ranking = rank(store, q, question, settings, exclude)
+        ranking = rank(store, q, question, settings, exclude, only)
         order = np.lexsort((ranking.ids, -ranking.score))[:k]
         return _materialise(store, ranking, order)
 
@@ -103,23 +105,30 @@ def rank(
     question: str,
     settings: SearchSettings,
     exclude: frozenset[str] = frozenset(),
+    only: frozenset[str] | None = None,
 ) -> Ranking:
     """Score every candidate chunk by every leg and fuse (unsorted)."""
     excluded = np.asarray(store.db.chunk_ids_of(exclude) if exclude else [], dtype=np.int64)
+    allowed = None
+    if only is not None:
+        allowed = np.unique(np.asarray(store.db.chunk_ids_of(only), dtype=np.int64))
     weight = settings.lexical_weight(question)
-    lexical_ids, lexical_scores = _lexical(store, question, weight, excluded)
+    lexical_ids, lexical_scores = _lexical(store, question, weight, excluded, allowed)
     use_spans = settings.span_weight > 0
-    chunk_ids, _ = store.chunk_index.search(q, settings.chunk_candidates + len(excluded))
-    owners: dict[int, int] = {}
-    if use_spans:
-        span_hits, _ = store.span_index.search(q, settings.span_candidates + 8 * len(excluded))
-        owners = store.db.span_owners(int(i) for i in span_hits)
-    top_lexical = lexical_ids[np.argsort(-lexical_scores, kind="stable")][
-        : settings.lexical_candidates
-    ]
-    candidates = np.unique(
-        np.concatenate([chunk_ids, np.fromiter(owners.values(), np.int64), top_lexical])
-    )
+    if allowed is not None:
+        candidates = allowed  # a restricted search scores every chunk of the named articles
+    else:
+        chunk_ids, _ = store.chunk_index.search(q, settings.chunk_candidates + len(excluded))
+        owners: dict[int, int] = {}
+        if use_spans:
+            span_hits, _ = store.span_index.search(q, settings.span_candidates + 8 * len(excluded))
+            owners = store.db.span_owners(int(i) for i in span_hits)
+        top_lexical = lexical_ids[np.argsort(-lexical_scores, kind="stable")][
+            : settings.lexical_candidates
+        ]
+        candidates = np.unique(
+            np.concatenate([chunk_ids, np.fromiter(owners.values(), np.int64), top_lexical])
+        )
     # Leave out excluded articles, and rows another process removed since our vectors loaded.
     candidates = candidates[~np.isin(candidates, excluded)]
     live = store.db.existing_chunk_ids(candidates.tolist())
@@ -144,7 +153,13 @@ def rank(
     return Ranking(candidates, score, dense, paragraph, best_span, best_id, lexical)
 
 
-def _lexical(store: IndexStore, question: str, weight: float, excluded: Ids) -> tuple[Ids, Floats]:
+def _lexical(
+    store: IndexStore,
+    question: str,
+    weight: float,
+    excluded: Ids,
+    allowed: Ids | None = None,
+) -> tuple[Ids, Floats]:
     """Chunk ids with a non-zero BM25 score, and that score over the question's best."""
     empty = np.empty(0, dtype=np.int64), np.empty(0)
     if weight <= 0 or store.lexical is None or not question:
@@ -152,6 +167,8 @@ def _lexical(store: IndexStore, question: str, weight: float, excluded: Ids) -> 
     raw = store.lexical.scores(terms(question)).astype(np.float64)
     if len(excluded):
         raw[np.isin(store.lexical.ids, excluded)] = 0.0
+    if allowed is not None:
+        raw[~np.isin(store.lexical.ids, allowed)] = 0.0
     best = float(raw.max(initial=0.0))
     if best <= 0:
         return empty

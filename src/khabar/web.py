@@ -6,6 +6,7 @@ KhabarError messages are shown to the person, once, at this boundary.
 
 from __future__ import annotations
 
+import hmac
 import html
 from functools import partial
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Any
 
 import gradio as gr
 
+from khabar.api import ApiSettings, RunningServer, create_app
 from khabar.errors import KhabarError
 from khabar.records import Answer, Hit
 from khabar.service import Khabar
@@ -109,8 +111,9 @@ def _article_rows(service: Khabar) -> list[list[Any]]:
 ARTICLE_HEADERS = ["id", "title", "paragraphs", "source", "published", "added"]
 
 
-def build_app(service: Khabar, k: int = 5) -> gr.Blocks:
-    """The Gradio Blocks app over ``service``."""
+def build_app(service: Khabar, k: int = 5, allow_writes: bool = True) -> gr.Blocks:
+    """The Gradio Blocks app over ``service``; ``allow_writes=False`` turns the Articles tab's
+    add form off (when an API token protects writes, the UI must not be a way around it)."""
 
     def respond(message: str, history: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], str]:
         history = list(history or [])
@@ -123,13 +126,41 @@ def build_app(service: Khabar, k: int = 5) -> gr.Blocks:
         return history, ""
 
     def ask(question: str, k: int = 5) -> dict[str, Any]:
-        """Ask a question; returns the same JSON object as `khabar ask --json`."""
+        """Find the passages of the indexed Arabic news articles that answer a question.
+
+        Args:
+            question: the question, in English or Arabic.
+            k: how many passages to return, best first (1-50).
+
+        Returns:
+            {"question", "answered", "hits": [{"article_id", "title", "paragraph", "section",
+            "text", "sentence", "score", "source", "url", "published"}]}; "text" is the Arabic
+            paragraph, "sentence" the sentence in it that answers, "answered" is false when
+            the articles probably do not answer the question.
+        """
         try:
             return service.ask(question, k=int(k), context=False).to_json()
         except KhabarError as exc:
             raise gr.Error(str(exc)) from exc
 
+    def list_articles() -> list[dict[str, Any]]:
+        """List the indexed news articles.
+
+        Returns:
+            one object per article: {"id", "title", "source", "url", "published",
+            "paragraphs", "added_at"}.
+        """
+        return [
+            {k: v for k, v in a.__dict__.items() if k != "content_hash"} for a in service.articles()
+        ]
+
     def add_article(title: str, text: str, upload: str | None) -> tuple[str, list[list[Any]]]:
+        if not allow_writes:
+            return (
+                "⚠️ Adding articles here is off because an API token is set: use "
+                "`POST /api/articles` with the token.",
+                _article_rows(service),
+            )
         try:
             if upload:
                 report = service.add_paths([Path(upload)])
@@ -184,7 +215,12 @@ def build_app(service: Khabar, k: int = 5) -> gr.Blocks:
                         api_visibility="private",
                     )
             question.submit(
-                respond, [question, chat], [chat, question], api_name="chat", concurrency_limit=8
+                respond,
+                [question, chat],
+                [chat, question],
+                api_name="chat",
+                api_visibility="undocumented",  # for scripts, not an MCP tool
+                concurrency_limit=8,
             )
             send.click(
                 respond,
@@ -195,7 +231,6 @@ def build_app(service: Khabar, k: int = 5) -> gr.Blocks:
             )
         with gr.Tab("Articles", id="articles"):
             table = gr.Dataframe(
-                value=lambda: _article_rows(service),
                 headers=ARTICLE_HEADERS,
                 interactive=False,
                 label="Indexed articles",
@@ -216,23 +251,60 @@ def build_app(service: Khabar, k: int = 5) -> gr.Blocks:
                 )
                 add = gr.Button("Add to the index", variant="primary", elem_id="khabar-add")
                 status = gr.Markdown(elem_id="khabar-status")
-            add.click(add_article, [title, body, upload], [status, table], api_name="add_article")
+            add.click(
+                add_article,
+                [title, body, upload],
+                [status, table],
+                api_name="add_article",
+                api_visibility="undocumented",  # a write: never an MCP tool
+            )
+        app.load(lambda: _article_rows(service), None, table, api_visibility="private", queue=False)
+        # The documented endpoints are also the MCP tools (at /gradio_api/mcp/).
         gr.api(ask, api_name="ask")  # type: ignore[attr-defined]
+        gr.api(list_articles, api_name="list_articles")  # type: ignore[attr-defined]
     blocks: gr.Blocks = app
     return blocks
 
 
-def serve(service: Khabar, host: str = "127.0.0.1", port: int = 7860, block: bool = True) -> Any:
-    """Launch the UI; with ``block=False`` return at once (tests) with the running app."""
-    app = build_app(service)
-    app.queue(default_concurrency_limit=4)
-    app.launch(
-        server_name=host,
-        server_port=port,
+def serve(
+    service: Khabar,
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    block: bool = True,
+    api: ApiSettings | None = None,
+) -> RunningServer | None:
+    """Serve the UI at ``/``, the JSON API at ``/api``, and ``/embed``, on one server.
+
+    With ``block=False``, return at once with the running server (tests).
+    """
+    api = api or ApiSettings()
+    app = create_app(service, api)
+    blocks = build_app(service, k=api.k, allow_writes=not api.token)
+    blocks.queue(default_concurrency_limit=4)
+    auth = None
+    if api.token and not api.public_read:
+        token = api.token
+
+        def auth(_user: str, password: str) -> bool:
+            return hmac.compare_digest(password.encode(), token.encode())
+
+    app = gr.mount_gradio_app(
+        app,
+        blocks,
+        path="/",
         css=CSS,
-        prevent_thread_lock=not block,
-        show_error=True,
-        quiet=not block,
         footer_links=["api"],
+        blocked_paths=[str(service.store.folder.resolve())],
+        max_file_size=service.max_file_bytes,
+        auth=auth,
+        auth_message="Sign in with any user name and the khabar API token as the password.",
+        show_error=True,
+        mcp_server=True,
     )
-    return app
+    if not block:
+        return RunningServer(app, host, port)
+    import uvicorn
+
+    print(f"khabar: serving http://{host}:{port}/ (API at /api, docs at /api/docs)", flush=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+    return None

