@@ -33,21 +33,26 @@ class SlowEngine:
         self.first_passage_batch = threading.Event()
 
     def encode(self, batch: list[str], is_query: bool) -> Any:
-        self.calls.append("query" if is_query else "passages")
+        self.calls.append(f"query x{len(batch)}" if is_query else "passages")
         if not is_query:
             self.first_passage_batch.set()
         time.sleep(0.05)
         return np.zeros((len(batch), 4), dtype=np.float32)
 
 
-def test_a_question_goes_before_the_next_indexing_batch() -> None:
+def scheduled_encoder(engine: SlowEngine) -> BundledEncoder:
     encoder = BundledEncoder.__new__(BundledEncoder)
-    engine = SlowEngine()
     encoder._engine = engine
     encoder.dim = 4
     encoder._turn = threading.Condition()
     encoder._busy = False
-    encoder._questions_waiting = 0
+    encoder._waiting = []
+    return encoder
+
+
+def test_a_question_goes_before_the_next_indexing_batch() -> None:
+    engine = SlowEngine()
+    encoder = scheduled_encoder(engine)
     job = threading.Thread(target=encoder.embed_passages, args=(["text"] * (PASSAGE_BATCH * 10),))
     job.start()
     engine.first_passage_batch.wait(5)
@@ -55,4 +60,25 @@ def test_a_question_goes_before_the_next_indexing_batch() -> None:
     job.join()
     assert engine.calls.count("passages") == 10
     # the question ran right after the batch that was running when it arrived
-    assert engine.calls.index("query") <= 2
+    assert engine.calls.index("query x1") <= 2
+
+
+def test_questions_waiting_together_are_embedded_in_one_batch() -> None:
+    engine = SlowEngine()
+    encoder = scheduled_encoder(engine)
+    job = threading.Thread(target=encoder.embed_passages, args=(["text"] * PASSAGE_BATCH,))
+    job.start()
+    engine.first_passage_batch.wait(5)
+    results: list[Any] = []
+    askers = [
+        threading.Thread(target=lambda: results.append(encoder.embed_queries(["q"])))
+        for _ in range(5)
+    ]
+    for thread in askers:
+        thread.start()
+    for thread in [job, *askers]:
+        thread.join()
+    assert len(results) == 5 and all(r.shape == (1, 4) for r in results)
+    question_calls = [c for c in engine.calls if c.startswith("query")]
+    assert len(question_calls) < 5  # some questions shared one engine call
+    assert sum(int(c.split("x")[1]) for c in question_calls) == 5
