@@ -125,8 +125,8 @@ class IndexStore:
         lexical_ok = self.lexical is not None and np.array_equal(
             np.sort(self.lexical.ids), np.asarray(self.db.chunk_ids(), dtype=np.int64)
         )
+        remove_stale(self.folder)  # leftovers of a save that was interrupted
         if not lexical_ok:
-            remove_stale(self.folder)
             self._rebuild_lexical()
             changed = True
         counts = self.db.counts()
