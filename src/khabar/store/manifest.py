@@ -73,5 +73,6 @@ class Manifest:
             raise EncoderMismatchError(
                 f"{folder}: the index was built with encoder {self.encoder!r} "
                 f"(fingerprint {self.encoder_fingerprint}, dim {self.dim}), not {name!r} "
-                f"(fingerprint {fingerprint}, dim {dim}); use that model or build a new index"
+                f"(fingerprint {fingerprint}, dim {dim}); ask with that model "
+                "(--model / KHABAR_MODEL) or build a new index"
             )
