@@ -156,3 +156,18 @@ def test_ask_says_when_the_articles_may_not_answer(sample_index: Path) -> None:
         khabar("ask", "ما هي عاصمة البرازيل؟", "--json", "--index", str(sample_index)).stdout
     )
     assert payload["answered"] is False and payload["hits"]
+
+
+def test_sync_prints_what_it_did(tmp_path: Path) -> None:
+    index = str(tmp_path / "index")
+    folder = tmp_path / "desk"
+    folder.mkdir()
+    (folder / "a.txt").write_text("قال المتحدث إن المفاوضات مستمرة في جنيف.\n", encoding="utf-8")
+    (folder / "b.txt").write_text("وصلت شحنة قمح جديدة إلى ميناء اللاذقية.\n", encoding="utf-8")
+    first = khabar("sync", str(folder), "--index", index, "--quiet")
+    assert first.returncode == 0 and "added 2" in first.stdout
+    (folder / "b.txt").unlink()
+    second = khabar("sync", str(folder), "--index", index, "--quiet")
+    assert "removed 1" in second.stdout and "removed: b" in second.stdout
+    missing = khabar("sync", str(tmp_path / "nowhere"), "--index", index)
+    assert missing.returncode == 2 and "not a folder" in missing.stderr

@@ -237,3 +237,81 @@ def test_off_topic_question_is_marked_not_answered(sample_service: Khabar, quest
 
 def test_on_topic_arabic_question_is_answered(sample_service: Khabar) -> None:
     assert sample_service.ask("ماذا قال بوتين عن إسرائيل؟").answered is True
+
+
+def test_sync_mirrors_a_folder_and_reuses_unchanged_paragraphs(
+    fresh_index: Path, tmp_path: Path
+) -> None:
+    service = Khabar.open(fresh_index)
+    folder = tmp_path / "desk"
+    (folder / "sub").mkdir(parents=True)
+    first = folder / "energy.txt"
+    first.write_text(
+        "قال الوزير إن إمدادات الغاز ستزيد هذا الشتاء بنسبة عشرة في المئة.\n"
+        "وأضاف أن محطة الكهرباء الجديدة ستعمل في الربيع المقبل.\n",
+        encoding="utf-8",
+    )
+    second = folder / "sub" / "wheat.md"
+    second.write_text("وصلت شحنة قمح جديدة إلى ميناء اللاذقية.\n", encoding="utf-8")
+    report = service.sync(folder)
+    assert sorted(report.added) == ["energy", "wheat"] and not report.removed
+
+    # change one paragraph of one file, delete the other, add a third
+    first.write_text(
+        "قال الوزير إن إمدادات الغاز ستزيد هذا الشتاء بنسبة عشرة في المئة.\n"
+        "وأضاف أن محطة الكهرباء الجديدة ستتأخر حتى الصيف.\n",
+        encoding="utf-8",
+    )
+    second.unlink()
+    (folder / "port.txt").write_text("افتتح ميناء طرطوس رصيفاً جديداً للحاويات.\n", encoding="utf-8")
+    report = service.sync(folder)
+    assert report.updated == ["energy"] and report.added == ["port"]
+    assert report.removed == ["wheat"]
+    assert report.reused_paragraphs == 1 and report.embedded_paragraphs == 2
+    ids = {a.id for a in service.articles()}
+    assert ids == {"putin-syria-ministers", "energy", "port"}  # the sample, outside, stays
+    hit = service.ask("When will the new power station start?", k=1).hits[0]
+    assert "الصيف" in hit.text
+    assert service.sync(folder).unchanged == ["energy", "port"]
+    service.close()
+
+
+def test_reused_vectors_equal_fresh_ones(fresh_index: Path, tmp_path: Path) -> None:
+    service = Khabar.open(fresh_index)
+    path = tmp_path / "note.txt"
+    para = "وجدد المتحدث موقف الحكومة الرافض لأي تدخل خارجي في الشؤون الداخلية."
+    path.write_text(para + "\nفقرة ثانية عن الطقس الممطر.\n", encoding="utf-8")
+    service.add_paths([path])
+    path.write_text(para + "\nفقرة ثانية عن الطقس المشمس.\n", encoding="utf-8")
+    assert service.add_paths([path]).reused_paragraphs == 1
+    chunk = next(
+        c for c in service.store.db.chunks(service.store.db.chunk_ids()).values() if c.text == para
+    )
+    stored = service.store.chunk_index.vectors(np.asarray([chunk.id]))[0]
+    fresh = service.encoder.embed_passages([para])[0]
+    assert np.allclose(stored, fresh, atol=1e-5)
+    service.close()
+
+
+def test_remove_by_url_and_same_file_by_another_path(fresh_index: Path, tmp_path: Path) -> None:
+    service = Khabar.open(fresh_index)
+    bulk = tmp_path / "feed.jsonl"
+    bulk.write_text(
+        json.dumps(
+            {
+                "text": "انعقدت القمة في بغداد بحضور القادة العرب.",
+                "url": "https://news.example.org/summit",
+            },
+            ensure_ascii=False,
+        ),
+        encoding="utf-8",
+    )
+    [added] = service.add_paths([bulk]).added
+    assert service.remove("https://news.example.org/summit").id == added
+    # the same file named by two different paths is one article, not two
+    note = tmp_path / "note.txt"
+    note.write_text("قال المتحدث إن المفاوضات مستمرة في جنيف.\n", encoding="utf-8")
+    service.add_paths([note])
+    again = service.add_paths([tmp_path / "." / "note.txt"])
+    assert again.unchanged == ["note"] and not again.added
+    service.close()

@@ -57,6 +57,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add.add_argument("--quiet", action="store_true", help="no progress bar")
 
+    sync = sub.add_parser(
+        "sync",
+        help="make the index mirror a folder: add new files, update changed ones, "
+        "remove articles whose file is gone",
+    )
+    _common(sync)
+    sync.add_argument("folder", type=Path, metavar="FOLDER")
+    sync.add_argument("--quiet", action="store_true", help="no progress bar")
+
     ask = sub.add_parser("ask", help="ask a question; prints the best passages, best first")
     _common(ask)
     ask.add_argument("question", help="the question, in English or Arabic")
@@ -70,9 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("--articles", action="store_true", help="also list the articles")
     info.add_argument("--json", action="store_true", help="print one JSON object")
 
-    remove = sub.add_parser("remove", help="remove an article by its id")
+    remove = sub.add_parser("remove", help="remove an article by its id or its URL")
     _common(remove)
-    remove.add_argument("article_id", metavar="ARTICLE_ID")
+    remove.add_argument("article_id", metavar="ARTICLE_ID_OR_URL")
 
     ev = sub.add_parser(
         "eval",
@@ -156,32 +165,58 @@ def _open(settings: dict[str, Any]) -> Any:
     )
 
 
-def _cmd_add(args: argparse.Namespace, settings: dict[str, Any]) -> int:
+def _progress_bar(quiet: bool, label: str) -> tuple[Any, Callable[[int, int], None]]:
     from tqdm import tqdm
 
-    service = _open(settings)
-    bar = tqdm(total=0, unit="text", desc="embedding", disable=args.quiet or None, file=sys.stderr)
+    bar = tqdm(total=0, unit="text", desc=label, disable=quiet or None, file=sys.stderr)
 
     def progress(done: int, total: int) -> None:
         bar.total = total
         bar.n = done
         bar.refresh()
 
-    report = service.add_paths(args.paths, progress=progress)
-    bar.close()
+    return bar, progress
+
+
+def _print_report(report: Any, folder: Path) -> int:
     for path, message in report.failed:
         print(f"khabar: skipped {path}: {message.removeprefix(path + ': ')}", file=sys.stderr)
     print(
         f"added {len(report.added)}, updated {len(report.updated)}, "
-        f"unchanged {len(report.unchanged)}, failed {len(report.failed)} "
-        f"({report.seconds:.1f}s) → {service.store.folder}"
+        f"unchanged {len(report.unchanged)}, removed {len(report.removed)}, "
+        f"failed {len(report.failed)} ({report.seconds:.1f}s) → {folder}"
     )
-    for label, ids in (("added", report.added), ("updated", report.updated)):
+    if report.reused_paragraphs:
+        print(
+            f"  {report.embedded_paragraphs} paragraphs embedded, "
+            f"{report.reused_paragraphs} unchanged ones kept"
+        )
+    for label, ids in (
+        ("added", report.added),
+        ("updated", report.updated),
+        ("removed", report.removed),
+    ):
         for article_id in ids:
             print(f"  {label}: {article_id}")
     if report.failed and not (report.added or report.updated or report.unchanged):
         return EXIT_ERROR
     return EXIT_PARTIAL if report.failed else 0
+
+
+def _cmd_add(args: argparse.Namespace, settings: dict[str, Any]) -> int:
+    service = _open(settings)
+    bar, progress = _progress_bar(args.quiet, "embedding")
+    report = service.add_paths(args.paths, progress=progress)
+    bar.close()
+    return _print_report(report, service.store.folder)
+
+
+def _cmd_sync(args: argparse.Namespace, settings: dict[str, Any]) -> int:
+    service = _open(settings)
+    bar, progress = _progress_bar(args.quiet, "embedding")
+    report = service.sync(args.folder, progress=progress)
+    bar.close()
+    return _print_report(report, service.store.folder)
 
 
 def _cmd_ask(args: argparse.Namespace, settings: dict[str, Any]) -> int:
@@ -259,13 +294,7 @@ def _cmd_eval(args: argparse.Namespace, settings: dict[str, Any]) -> int:
         raise KhabarError(f"-k must be at least 1, not {args.k}")
     eval_set = load_eval_set(args.passages, args.questions, parse_range(args.articles))
     quiet = args.quiet or None
-    bar = tqdm(total=0, unit="text", desc="indexing", disable=quiet, file=sys.stderr)
-
-    def progress(done: int, total: int) -> None:
-        bar.total = total
-        bar.n = done
-        bar.refresh()
-
+    bar, progress = _progress_bar(args.quiet, "indexing")
     asking = tqdm(
         total=len(eval_set.questions),
         unit="q",
@@ -318,6 +347,7 @@ def _cmd_serve(args: argparse.Namespace, settings: dict[str, Any]) -> int:
 
 _COMMANDS: dict[str, Callable[[argparse.Namespace, dict[str, Any]], int]] = {
     "add": _cmd_add,
+    "sync": _cmd_sync,
     "ask": _cmd_ask,
     "info": _cmd_info,
     "remove": _cmd_remove,

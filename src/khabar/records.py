@@ -19,6 +19,7 @@ class Article:
     source: str = ""
     url: str | None = None
     published: str | None = None
+    origin: str = ""  # the file it was read from (resolved path), for `khabar sync`
 
     @property
     def content_hash(self) -> str:

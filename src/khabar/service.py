@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -45,6 +45,9 @@ class AddReport:
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)  # (file or name, message)
+    removed: list[str] = field(default_factory=list)
+    embedded_paragraphs: int = 0
+    reused_paragraphs: int = 0  # unchanged paragraphs of a changed article, not embedded again
     seconds: float = 0.0
 
     @property
@@ -205,7 +208,7 @@ class Khabar:
         group: list[PendingArticle] = []
         group_chunks = 0
         for article, chunks, replaces in todo:
-            pending = self._embed(article, chunks)
+            pending = self._embed(article, chunks, report)
             done += len(chunks) + len(pending.span_vectors)
             if progress:
                 progress(done, total)
@@ -220,29 +223,75 @@ class Khabar:
         report.seconds = time.perf_counter() - started
 
     def _unique_id(self, article: Article, seen: set[str]) -> Article:
-        """Keep two different files that share a name from replacing each other."""
+        """Keep two different files that share a name from replacing each other (the same
+        file, however its path was written, keeps its id)."""
         existing = self.store.db.article(article.id)
         clash = article.id in seen or (
             existing is not None
-            and existing.source != article.source
-            and bool(existing.source)
-            and bool(article.source)
-            and existing.source != "pasted"
+            and bool(existing.origin)
+            and bool(article.origin)
+            and existing.origin != article.origin
         )
         if not clash:
             return article
-        suffix = hashlib.sha256(article.source.encode("utf-8")).hexdigest()[:6]
-        return Article(**{**article.__dict__, "id": f"{article.id}-{suffix}"})
+        key = article.origin or article.source
+        suffix = hashlib.sha256(key.encode("utf-8")).hexdigest()[:6]
+        return replace(article, id=f"{article.id}-{suffix}")
 
-    def _embed(self, article: Article, chunks: list[Chunk]) -> PendingArticle:
-        chunk_vectors = self.encoder.embed_passages([c.embed_text for c in chunks])
+    def _embed(self, article: Article, chunks: list[Chunk], report: AddReport) -> PendingArticle:
+        """Vectors for the chunks and spans; a paragraph the article already had, unchanged,
+        keeps its vectors (only changed paragraphs are embedded again)."""
+        dim = self.encoder.dim
+        reuse = self._old_vectors(article.id)
+        chunk_vectors = np.empty((len(chunks), dim), dtype=np.float32)
+        span_vectors = np.empty((sum(len(c.spans) for c in chunks), dim), dtype=np.float32)
+        todo_chunks: list[int] = []
+        todo_spans: list[int] = []
+        offset = 0
+        for i, chunk in enumerate(chunks):
+            old = reuse.get((chunk.embed_text, len(chunk.spans)))
+            if old is not None:
+                chunk_vectors[i] = old[0]
+                span_vectors[offset : offset + len(chunk.spans)] = old[1]
+                report.reused_paragraphs += 1
+            else:
+                todo_chunks.append(i)
+                todo_spans.extend(range(offset, offset + len(chunk.spans)))
+            offset += len(chunk.spans)
+        if todo_chunks:
+            chunk_vectors[todo_chunks] = self.encoder.embed_passages(
+                [chunks[i].embed_text for i in todo_chunks]
+            )
         span_texts = [c.text[s.start : s.end] for c in chunks for s in c.spans]
-        span_vectors = (
-            self.encoder.embed_passages(span_texts)
-            if span_texts
-            else np.empty((0, self.encoder.dim), dtype=np.float32)
-        )
+        if todo_spans:
+            span_vectors[todo_spans] = self.encoder.embed_passages(
+                [span_texts[i] for i in todo_spans]
+            )
+        report.embedded_paragraphs += len(todo_chunks)
         return PendingArticle(article, chunks, chunk_vectors, span_vectors)
+
+    def _old_vectors(self, article_id: str) -> dict[tuple[str, int], tuple[Vectors, Vectors]]:
+        """(embed text, span count) → (chunk vector, span vectors) of the stored article."""
+        db = self.store.db
+        ids = db.chunk_ids_of([article_id])
+        if not ids:
+            return {}
+        rows = db.chunks(ids)
+        spans = db.spans_of_chunks(ids)
+        with self.store.reading():
+            present = set(self.store.chunk_index.ids().tolist())
+            span_present = set(self.store.span_index.ids().tolist())
+            out: dict[tuple[str, int], tuple[Vectors, Vectors]] = {}
+            for chunk_id in ids:
+                own = sorted(s.id for s in spans if s.chunk_id == chunk_id)
+                if chunk_id not in present or not span_present.issuperset(own):
+                    continue
+                row = rows[chunk_id]
+                text = f"{row.section}\n{row.text}" if row.section else row.text
+                vector = self.store.chunk_index.vectors(np.asarray([chunk_id], dtype=np.int64))
+                span_vectors = self.store.span_index.vectors(np.asarray(own, dtype=np.int64))
+                out[(text, len(own))] = (vector[0], span_vectors)
+        return out
 
     def ensure_samples(self) -> AddReport | None:
         """Add the bundled sample articles when the index is empty; None if it was not."""
@@ -252,15 +301,44 @@ class Khabar:
 
     # -- removing -----------------------------------------------------------
     def remove(self, article_id: str) -> ArticleRow:
-        """Remove one article; raises ArticleNotFoundError naming the id if it is not there."""
-        row = self.store.db.article(article_id)
+        """Remove one article by its id or its URL; ArticleNotFoundError names it if absent."""
+        row = self.store.db.article(article_id) or self.store.db.article_by_url(article_id)
         if row is None:
             raise ArticleNotFoundError(
                 f"no article with id {article_id!r} in {self.store.folder}; "
                 "`khabar info --articles` lists them"
             )
-        self.store.write([], remove=[article_id])
+        self.store.write([], remove=[row.id])
         return row
+
+    def sync(self, folder: Path | str, progress: Progress | None = None) -> AddReport:
+        """Make the index mirror ``folder``: new files added, changed ones updated, articles
+        whose file is gone removed. A file that cannot be read is reported and its old
+        article kept."""
+        root = Path(folder).resolve()
+        if not root.is_dir():
+            raise InputError(f"{folder}: not a folder")
+        report = AddReport()
+        articles: list[Article] = []
+        kept_origins: set[str] = set()
+        for path in collect_files([root]):
+            try:
+                articles.extend(read_path(path, self.max_file_bytes))
+            except KhabarError as exc:
+                report.failed.append((str(path), str(exc)))
+                kept_origins.add(str(path.resolve()))
+        self._add(articles, report, progress)
+        present = set(report.added + report.updated + report.unchanged)
+        prefix = str(root) + "/"
+        gone = [
+            a.id
+            for a in self.store.db.articles()
+            if a.origin.startswith(prefix) and a.id not in present and a.origin not in kept_origins
+        ]
+        if gone:
+            self.store.write([], remove=gone)
+            report.removed.extend(gone)
+        return report
 
     # -- asking -------------------------------------------------------------
     def ask(

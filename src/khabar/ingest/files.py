@@ -7,6 +7,7 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from pathlib import Path
 
 from khabar.errors import InputError, UnsupportedSourceError
@@ -153,7 +154,8 @@ def read_path(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> list[Article]:
         data = path.read_bytes()
     except OSError as exc:
         raise InputError(f"{path}: cannot read the file ({exc.strerror})") from exc
-    return reader(path, decode_bytes(data, str(path)))
+    origin = str(path.resolve())
+    return [replace(a, origin=origin) for a in reader(path, decode_bytes(data, str(path)))]
 
 
 def collect_files(paths: Iterable[Path]) -> list[Path]:

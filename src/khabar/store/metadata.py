@@ -31,6 +31,7 @@ CREATE TABLE IF NOT EXISTS articles (
     url TEXT,
     published TEXT,
     content_hash TEXT NOT NULL,
+    origin TEXT NOT NULL DEFAULT '',
     added_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
 );
 CREATE TABLE IF NOT EXISTS chunks (
@@ -70,6 +71,7 @@ class ArticleRow:
     content_hash: str
     added_at: str
     paragraphs: int
+    origin: str = ""
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,9 @@ class MetadataStore:
         self._all_lock = threading.Lock()
         try:
             self._db.executescript(_SCHEMA)
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(articles)")}
+            if "origin" not in columns:  # databases written before `sync` existed
+                self._db.execute("ALTER TABLE articles ADD COLUMN origin TEXT NOT NULL DEFAULT ''")
             version = self.get_meta("schema_version")
         except sqlite3.DatabaseError as exc:
             raise IndexFormatError(f"{path}: not a usable SQLite database ({exc})") from exc
@@ -178,8 +183,8 @@ class MetadataStore:
     ) -> tuple[list[int], list[list[int]]]:
         """Insert an article with its chunks and spans; returns chunk ids and span ids per chunk."""
         self._db.execute(
-            "INSERT INTO articles(id, title, source, url, published, content_hash) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO articles(id, title, source, url, published, content_hash, origin) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
                 article.id,
                 article.title,
@@ -187,6 +192,7 @@ class MetadataStore:
                 article.url,
                 article.published,
                 article.content_hash,
+                article.origin,
             ),
         )
         chunk_ids: list[int] = []
@@ -236,6 +242,11 @@ class MetadataStore:
         rows = self._article_rows("WHERE a.id = ?", (article_id,))
         return rows[0] if rows else None
 
+    def article_by_url(self, url: str) -> ArticleRow | None:
+        """The article with this URL, or None."""
+        rows = self._article_rows("WHERE a.url = ?", (url,))
+        return rows[0] if rows else None
+
     def articles(self) -> list[ArticleRow]:
         """Every article, in the order they were added."""
         return self._article_rows("", ())
@@ -243,7 +254,8 @@ class MetadataStore:
     def _article_rows(self, where: str, args: tuple[str, ...]) -> list[ArticleRow]:
         sql = (
             "SELECT a.id, a.title, a.source, a.url, a.published, a.content_hash, a.added_at, "
-            "(SELECT COUNT(DISTINCT paragraph) FROM chunks c WHERE c.article_id = a.id) "
+            "(SELECT COUNT(DISTINCT paragraph) FROM chunks c WHERE c.article_id = a.id), "
+            "a.origin "
             f"FROM articles a {where} ORDER BY a.rowid"
         )
         return [ArticleRow(*row) for row in self._db.execute(sql, args)]
