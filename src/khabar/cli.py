@@ -204,17 +204,19 @@ def _print_report(report: Any, folder: Path) -> int:
 
 
 def _cmd_add(args: argparse.Namespace, settings: dict[str, Any]) -> int:
-    service = _open(settings)
-    bar, progress = _progress_bar(args.quiet, "embedding")
-    report = service.add_paths(args.paths, progress=progress)
-    bar.close()
-    return _print_report(report, service.store.folder)
+    return _index_with_progress(args, settings, lambda s, p: s.add_paths(args.paths, progress=p))
 
 
 def _cmd_sync(args: argparse.Namespace, settings: dict[str, Any]) -> int:
+    return _index_with_progress(args, settings, lambda s, p: s.sync(args.folder, progress=p))
+
+
+def _index_with_progress(
+    args: argparse.Namespace, settings: dict[str, Any], work: Callable[[Any, Any], Any]
+) -> int:
     service = _open(settings)
     bar, progress = _progress_bar(args.quiet, "embedding")
-    report = service.sync(args.folder, progress=progress)
+    report = work(service, progress)
     bar.close()
     return _print_report(report, service.store.folder)
 
