@@ -232,6 +232,7 @@ def build_app(service: Khabar, k: int = 5, allow_writes: bool = True) -> gr.Bloc
         with gr.Tab("Articles", id="articles"):
             table = gr.Dataframe(
                 headers=ARTICLE_HEADERS,
+                column_widths=["18%", "26%", "11%", "25%", "10%", "10%"],
                 interactive=False,
                 label="Indexed articles",
                 wrap=True,
