@@ -51,9 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument(
         "paths",
         nargs="+",
-        type=Path,
-        metavar="PATH",
-        help="files (.txt .md .html .htm .jsonl) or folders (searched recursively)",
+        metavar="PATH_OR_URL",
+        help="files (.txt .md .html .htm .jsonl), folders (searched recursively) or web "
+        "pages (http/https URLs)",
     )
     add.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -162,6 +162,10 @@ def _open(settings: dict[str, Any]) -> Any:
         model=settings["model"] or None,
         max_chars=settings["max_chars"],
         max_file_bytes=settings["max_file_bytes"],
+        url_allow_networks=[
+            n.strip() for n in str(settings["url_allow_networks"]).split(",") if n.strip()
+        ],
+        url_timeout=settings["url_timeout"],
     )
 
 

@@ -46,6 +46,15 @@ def _boolean(value: str) -> bool:
     raise ValueError("must be true or false")
 
 
+def _networks(value: str) -> str:
+    import ipaddress
+
+    for item in value.split(","):
+        if item.strip():
+            ipaddress.ip_network(item.strip(), strict=False)  # ValueError names the bad one
+    return value
+
+
 def _port(value: str) -> int:
     number = int(value)
     if not 0 < number < 65536:
@@ -78,6 +87,14 @@ SETTINGS: dict[str, Setting] = {
             "largest article file accepted, in bytes",
             _positive_int,
         ),
+        Setting(
+            "url_allow_networks",
+            "",
+            "comma-separated networks (e.g. 10.0.0.0/8) that `add URL` may fetch from although "
+            "they are internal; none by default",
+            _networks,
+        ),
+        Setting("url_timeout", 15, "seconds to wait for a web page", _positive_int),
         Setting(
             "api_token",
             "",

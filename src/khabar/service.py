@@ -23,6 +23,7 @@ from khabar.embed import Encoder, load_encoder
 from khabar.embed.base import Vectors
 from khabar.errors import ArticleNotFoundError, EmptyQuestionError, InputError, KhabarError
 from khabar.ingest import DEFAULT_MAX_BYTES, article_from_text, collect_files, read_path
+from khabar.ingest.url import fetch_article, is_url
 from khabar.records import Answer, Article, Chunk
 from khabar.search import SearchSettings, search
 from khabar.store import IndexStore
@@ -96,6 +97,8 @@ class Khabar:
         *,
         max_chars: int = DEFAULT_MAX_CHARS,
         max_file_bytes: int = DEFAULT_MAX_BYTES,
+        url_allow_networks: Sequence[str] = (),
+        url_timeout: float = 15.0,
         search_settings: SearchSettings | None = None,
         answer_settings: AnswerSettings | None = None,
     ) -> None:
@@ -103,6 +106,8 @@ class Khabar:
         self.encoder = encoder
         self.max_chars = max_chars
         self.max_file_bytes = max_file_bytes
+        self.url_allow_networks = tuple(url_allow_networks)
+        self.url_timeout = url_timeout
         self.search_settings = search_settings or SearchSettings()
         self.answer_settings = answer_settings or AnswerSettings()
 
@@ -114,6 +119,8 @@ class Khabar:
         model: str | None = None,
         max_chars: int = DEFAULT_MAX_CHARS,
         max_file_bytes: int = DEFAULT_MAX_BYTES,
+        url_allow_networks: Sequence[str] = (),
+        url_timeout: float = 15.0,
         encoder: Encoder | None = None,
     ) -> Khabar:
         """Open (or create) the index folder ``index`` with the encoder named ``model``
@@ -123,7 +130,14 @@ class Khabar:
         info = EncoderInfo(enc.name, enc.fingerprint, enc.dim)
         store = IndexStore.open(Path(index), info, enc.embed_passages, __version__)
         store.manifest.settings = {"max_chars": max_chars}
-        return cls(store, enc, max_chars=max_chars, max_file_bytes=max_file_bytes)
+        return cls(
+            store,
+            enc,
+            max_chars=max_chars,
+            max_file_bytes=max_file_bytes,
+            url_allow_networks=url_allow_networks,
+            url_timeout=url_timeout,
+        )
 
     def close(self) -> None:
         """Release the index."""
@@ -131,10 +145,24 @@ class Khabar:
 
     # -- adding -------------------------------------------------------------
     def add_paths(self, paths: Iterable[Path | str], progress: Progress | None = None) -> AddReport:
-        """Add article files and folders (recursively). A bad file is reported, not fatal."""
+        """Add article files, folders (recursively) and web pages (http/https URLs).
+        A bad file or URL is reported, not fatal."""
         report = AddReport()
         articles: list[Article] = []
-        for path in collect_files(Path(p) for p in paths):
+        items = [str(p) for p in paths]
+        for url in (item for item in items if is_url(item)):
+            try:
+                articles.append(
+                    fetch_article(
+                        url,
+                        timeout=self.url_timeout,
+                        max_bytes=self.max_file_bytes,
+                        allowed_networks=self.url_allow_networks,
+                    )
+                )
+            except KhabarError as exc:
+                report.failed.append((url, str(exc)))
+        for path in collect_files(Path(p) for p in items if not is_url(p)):
             try:
                 articles.extend(read_path(path, self.max_file_bytes))
             except KhabarError as exc:
