@@ -315,3 +315,19 @@ def test_remove_by_url_and_same_file_by_another_path(fresh_index: Path, tmp_path
     again = service.add_paths([tmp_path / "." / "note.txt"])
     assert again.unchanged == ["note"] and not again.added
     service.close()
+
+
+def test_sync_keeps_the_article_of_a_file_that_became_unreadable(
+    fresh_index: Path, tmp_path: Path
+) -> None:
+    service = Khabar.open(fresh_index)
+    folder = tmp_path / "desk"
+    folder.mkdir()
+    note = folder / "note.txt"
+    note.write_text("قال المتحدث إن المفاوضات مستمرة في جنيف.\n", encoding="utf-8")
+    assert service.sync(folder).added == ["note"]
+    note.write_bytes("résumé".encode("latin-1"))  # now not UTF-8
+    report = service.sync(folder)
+    assert report.failed and str(note) in report.failed[0][0]
+    assert not report.removed and "note" in {a.id for a in service.articles()}
+    service.close()
