@@ -94,12 +94,9 @@ def load_eval_set(
                     questions.append(EvalQuestion(qid, text, passage_id))
     if not passages or not questions:
         raise InputError(f"{passages_path}: no passages with questions in the chosen articles")
-    if questions_path is not None and len(questions) < sum(
-        len(p.get("qas", [])) for a in data for p in a.get("paragraphs", [])
-    ):
-        missing = sum(len(p.get("qas", [])) for a in data for p in a.get("paragraphs", [])) - len(
-            questions
-        )
+    asked = sum(len(p.get("qas", [])) for a in data for p in a.get("paragraphs", []))
+    if questions_path is not None and len(questions) < asked:
+        missing = asked - len(questions)
         raise InputError(f"{questions_path}: {missing} question ids of {passages_path} are missing")
     return EvalSet(tuple(passages), tuple(questions))
 
