@@ -52,7 +52,7 @@ def main() -> None:
     tune = [i for i, q in enumerate(questions) if int(q.passage_id[1:4]) < 24]
     rows = store.db.chunks(store.db.chunk_ids())
     ids = sorted(rows)
-    texts = [f"{rows[i].section}\n{rows[i].text}" if rows[i].section else rows[i].text for i in ids]
+    texts = [rows[i].embed_text for i in ids]
     results = []
     for name, tokenizer in tokenizers.items():
         store.lexical = LexicalIndex.build(ids, [tokenizer(t) for t in texts])

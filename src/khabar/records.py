@@ -9,6 +9,11 @@ import hashlib
 from dataclasses import dataclass, field
 
 
+def embed_text(section: str | None, text: str) -> str:
+    """What the encoder sees of a paragraph: its section heading, if any, then the text."""
+    return f"{section}\n{text}" if section else text
+
+
 @dataclass(frozen=True)
 class Article:
     """One news article as read from a source, before chunking."""
@@ -57,7 +62,7 @@ class Chunk:
     @property
     def embed_text(self) -> str:
         """What the encoder sees: the section heading, if any, then the paragraph."""
-        return f"{self.section}\n{self.text}" if self.section else self.text
+        return embed_text(self.section, self.text)
 
 
 @dataclass(frozen=True)

@@ -162,13 +162,19 @@ class Khabar:
                 )
             except KhabarError as exc:
                 report.failed.append((url, str(exc)))
-        for path in collect_files(Path(p) for p in items if not is_url(p)):
+        articles.extend(self._read_files([Path(p) for p in items if not is_url(p)], report))
+        self._add(articles, report, progress)
+        return report
+
+    def _read_files(self, paths: Iterable[Path], report: AddReport) -> list[Article]:
+        """Read files and folders; each unreadable file is reported, and the rest read."""
+        articles: list[Article] = []
+        for path in collect_files(paths):
             try:
                 articles.extend(read_path(path, self.max_file_bytes))
             except KhabarError as exc:
                 report.failed.append((str(path), str(exc)))
-        self._add(articles, report, progress)
-        return report
+        return articles
 
     def add_text(
         self,
@@ -306,19 +312,21 @@ class Khabar:
             return {}
         rows = db.chunks(ids)
         spans = db.spans_of_chunks(ids)
+        out: dict[tuple[str, int], tuple[Vectors, Vectors]] = {}
         with self.store.reading():
-            present = set(self.store.chunk_index.ids().tolist())
-            span_present = set(self.store.span_index.ids().tolist())
-            out: dict[tuple[str, int], tuple[Vectors, Vectors]] = {}
             for chunk_id in ids:
-                own = sorted(s.id for s in spans if s.chunk_id == chunk_id)
-                if chunk_id not in present or not span_present.issuperset(own):
-                    continue
-                row = rows[chunk_id]
-                text = f"{row.section}\n{row.text}" if row.section else row.text
-                vector = self.store.chunk_index.vectors(np.asarray([chunk_id], dtype=np.int64))
-                span_vectors = self.store.span_index.vectors(np.asarray(own, dtype=np.int64))
-                out[(text, len(own))] = (vector[0], span_vectors)
+                own = np.asarray(sorted(s.id for s in spans if s.chunk_id == chunk_id), np.int64)
+                chunk = np.asarray([chunk_id], dtype=np.int64)
+                if not (
+                    np.isin(chunk, self.store.chunk_index.ids()).all()
+                    and np.isin(own, self.store.span_index.ids()).all()
+                ):
+                    continue  # vectors missing (another process is mid-write): embed afresh
+                vector = self.store.chunk_index.vectors(chunk)[0]
+                out[(rows[chunk_id].embed_text, len(own))] = (
+                    vector,
+                    self.store.span_index.vectors(own),
+                )
         return out
 
     def ensure_samples(self) -> AddReport | None:
@@ -347,14 +355,8 @@ class Khabar:
         if not root.is_dir():
             raise InputError(f"{folder}: not a folder")
         report = AddReport()
-        articles: list[Article] = []
-        kept_origins: set[str] = set()
-        for path in collect_files([root]):
-            try:
-                articles.extend(read_path(path, self.max_file_bytes))
-            except KhabarError as exc:
-                report.failed.append((str(path), str(exc)))
-                kept_origins.add(str(path.resolve()))
+        articles = self._read_files([root], report)
+        kept_origins = {str(Path(path).resolve()) for path, _ in report.failed}
         self._add(articles, report, progress)
         present = set(report.added + report.updated + report.unchanged)
         prefix = str(root) + "/"

@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from khabar.errors import IndexFormatError
-from khabar.records import Article, Chunk
+from khabar.records import Article, Chunk, embed_text
 from khabar.text.tokenize import terms
 
 SCHEMA_VERSION = 1
@@ -88,6 +88,11 @@ class StoredChunk:
     source: str
     url: str | None
     published: str | None
+
+    @property
+    def embed_text(self) -> str:
+        """The text the encoder saw: section heading + paragraph."""
+        return embed_text(self.section, self.text)
 
 
 @dataclass(frozen=True)
@@ -298,10 +303,9 @@ class MetadataStore:
             "LEFT JOIN chunk_terms t ON t.chunk_id = c.id WHERE t.chunk_id IS NULL"
         ).fetchall()
         for chunk_id, section, text in missing:
-            embed_text = f"{section}\n{text}" if section else text
             self._db.execute(
                 "INSERT INTO chunk_terms(chunk_id, terms) VALUES (?, ?)",
-                (chunk_id, " ".join(terms(embed_text))),
+                (chunk_id, " ".join(terms(embed_text(section, text)))),
             )
         ids: list[int] = []
         docs: list[list[str]] = []
@@ -391,10 +395,7 @@ class MetadataStore:
     def texts_for_chunks(self, ids: Sequence[int]) -> list[str]:
         """The text the encoder saw for each chunk (section heading + paragraph)."""
         stored = self.chunks(ids)
-        return [
-            f"{stored[i].section}\n{stored[i].text}" if stored[i].section else stored[i].text
-            for i in ids
-        ]
+        return [stored[i].embed_text for i in ids]
 
     def texts_for_spans(self, ids: Sequence[int]) -> list[str]:
         """The text of each span."""
