@@ -148,6 +148,21 @@ def test_add_ask_remove_through_the_api(api: httpx.Client) -> None:
     summit = api.post("/api/ask", json={"question": "Baghdad summit water", "k": 1}).json()
     assert "SCRIPT" not in summit["hits"][0]["text"]
 
+    filtered = api.post(
+        "/api/ask",
+        json={
+            "question": "wheat",
+            "source": "example",
+            "since": "2025-06-01",
+            "until": "2025-06-01",
+        },
+    ).json()
+    assert [h["article_id"] for h in filtered["hits"]] == ["موسم-الحصاد"]
+    assert filtered["hits"][0]["published"] == "2025-06-01"
+    assert_error(
+        api.post("/api/ask", json={"question": "wheat", "since": "soon"}), 400, "bad_input"
+    )
+
     assert api.delete("/api/articles/موسم-الحصاد", headers=AUTH).json()["removed"] == "موسم-الحصاد"
     assert_error(api.delete("/api/articles/موسم-الحصاد", headers=AUTH), 404, "not_found")
 

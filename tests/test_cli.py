@@ -171,3 +171,29 @@ def test_sync_prints_what_it_did(tmp_path: Path) -> None:
     assert "removed 1" in second.stdout and "removed: b" in second.stdout
     missing = khabar("sync", str(tmp_path / "nowhere"), "--index", index)
     assert missing.returncode == 2 and "not a folder" in missing.stderr
+
+
+def test_ask_filters_and_citation_metadata(tmp_path: Path) -> None:
+    index = tmp_path / "index"
+    wire = tmp_path / "wire.csv"
+    wire.write_text(
+        "id,title,text,source,author,published\n"
+        "hasakah,حصاد الحسكة,أعلنت وزارة الزراعة بدء موسم حصاد القمح في الحسكة مع توقعات "
+        "بإنتاج مليون طن.,Example News,سمر علي,2025-06-01\n"
+        "nineveh,حصاد نينوى,أعلنت وزارة الزراعة في العراق بدء حصاد القمح في نينوى مع توقعات "
+        "بإنتاج نصف مليون طن.,وكالة الأنباء,,2025-06-20\n",
+        encoding="utf-8",
+    )
+    assert khabar("add", str(wire), "--index", str(index), "--quiet").returncode == 0
+    question = "How much wheat is expected?"
+    plain = khabar("ask", question, "--source", "EXAMPLE", "--index", str(index))
+    assert plain.returncode == 0, plain.stderr
+    assert plain.stdout.count("[") == 1 and "حصاد الحسكة" in plain.stdout
+    assert "Example News · سمر علي · 2025-06-01" in plain.stdout
+    dated = khabar("ask", question, "--since", "2025-06-02", "--json", "--index", str(index))
+    hits = json.loads(dated.stdout)["hits"]
+    assert [h["article_id"] for h in hits] == ["nineveh"] and hits[0]["published"] == "2025-06-20"
+    none = khabar("ask", question, "--until", "2020-01-01", "--index", str(index))
+    assert none.returncode == 0 and "no article matches" in none.stdout
+    bad = khabar("ask", question, "--since", "yesterday", "--index", str(index))
+    assert bad.returncode == 2 and "since: 'yesterday' is not a date" in bad.stderr

@@ -92,9 +92,9 @@ def test_bad_input_names_the_file(tmp_path: Path, name: str, data: bytes, reason
 
 
 def test_unknown_extension(tmp_path: Path) -> None:
-    path = tmp_path / "article.docx"
+    path = tmp_path / "article.odt"
     path.write_bytes(b"PK\x03\x04")
-    with pytest.raises(UnsupportedSourceError, match=r"article\.docx.*unsupported"):
+    with pytest.raises(UnsupportedSourceError, match=r"article\.odt.*unsupported"):
         read_path(path)
 
 

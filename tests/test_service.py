@@ -331,3 +331,53 @@ def test_sync_keeps_the_article_of_a_file_that_became_unreadable(
     assert report.failed and str(note) in report.failed[0][0]
     assert not report.removed and "note" in {a.id for a in service.articles()}
     service.close()
+
+
+WHEAT = "أعلنت وزارة الزراعة بدء موسم حصاد القمح في الحسكة مع توقعات بإنتاج مليون طن."
+WHEAT_2 = "أعلنت وزارة الزراعة في العراق بدء حصاد القمح في نينوى مع توقعات بإنتاج نصف مليون طن."
+
+
+def test_filters_by_source_and_publication_day(fresh_index: Path) -> None:
+    service = Khabar.open(fresh_index)
+    service.add_text(WHEAT, title="حصاد الحسكة", source="Example News", published="2025-06-01")
+    service.add_text(
+        WHEAT_2, title="حصاد نينوى", source="وكالة الأنباء", published="2025-06-20T09:00:00+03:00"
+    )
+    question = "How much wheat is expected from the harvest?"
+
+    def titles(**filters: str) -> list[str]:
+        return [h.title for h in service.ask(question, k=5, **filters).hits]
+
+    assert set(titles()[:2]) == {"حصاد الحسكة", "حصاد نينوى"}
+    assert titles(source="example") == ["حصاد الحسكة"]  # contains, any case
+    assert titles(source="وكالة") == ["حصاد نينوى"]
+    assert titles(since="2025-06-02") == ["حصاد نينوى"]
+    assert titles(until="2025-06-19") == ["حصاد الحسكة"]
+    assert titles(since="2025-06-20", until="2025-06-20") == ["حصاد نينوى"]
+    # The sample article has no date: a date filter leaves it out.
+    assert "putin-syria-ministers" not in {
+        h.article_id for h in service.ask(question, since="2000-01-01").hits
+    }
+    nothing = service.ask(question, source="nobody")
+    assert nothing.hits == () and nothing.answered is False
+    with pytest.raises(InputError, match="until: 'June' is not a date"):
+        service.ask(question, until="June")
+    with pytest.raises(InputError, match="is after until"):
+        service.ask(question, since="2025-07-01", until="2025-06-01")
+    assert {"Example News", "وكالة الأنباء"} <= set(service.sources())
+    service.close()
+
+
+def test_a_wide_filter_keeps_the_candidate_search(
+    fresh_index: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A filter over more chunks than EXHAUSTIVE_CHUNKS searches the vector index deeper
+    instead of scoring every chunk; the answer is the same."""
+    service = Khabar.open(fresh_index)
+    service.add_text(WHEAT, title="حصاد الحسكة", source="Example News", published="2025-06-01")
+    question = "How much wheat is expected from the harvest?"
+    exact = service.ask(question, k=3, source="example")
+    monkeypatch.setattr("khabar.search.EXHAUSTIVE_CHUNKS", 0)
+    wide = service.ask(question, k=3, source="example")
+    assert [h.chunk_id for h in wide.hits] == [h.chunk_id for h in exact.hits]
+    service.close()

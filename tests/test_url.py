@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,6 +26,20 @@ ARTICLE = (
 )
 
 
+RSS_SUMMARIES = """<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0"><channel><title>وكالة الموانئ</title>
+<item><title>ميناء طرطوس</title><link>{site}/article</link>
+<description>ملخص قصير فقط.</description><pubDate>Tue, 06 May 2025 09:00:00 GMT</pubDate></item>
+<item><title>خبر مفقود</title><link>{site}/missing</link><description>ملخص.</description></item>
+</channel></rss>"""
+
+SEEN_HOSTS: list[str] = []
+
+
+def seen_hosts() -> list[str]:
+    return list(SEEN_HOSTS)
+
+
 class Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, *args: object) -> None:
         pass
@@ -37,7 +52,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def do_GET(self) -> None:
-        if self.path == "/article":
+        SEEN_HOSTS.append(self.headers.get("Host", ""))
+        if self.path == "/feed":
+            site = f"http://127.0.0.1:{self.server.server_address[1]}"
+            self.send(200, RSS_SUMMARIES.replace("{site}", site).encode(), "application/rss+xml")
+        elif self.path == "/article":
             self.send(200, ARTICLE.encode())
         elif self.path == "/cp1256":
             self.send(200, ARTICLE.encode("cp1256"), "text/html; charset=windows-1256")
@@ -129,3 +148,47 @@ def test_add_url_through_the_service(fresh_index: Path, site: str) -> None:
     service.remove(f"{site}/article")
     assert service.store.db.counts()[0] == 1
     service.close()
+
+
+def test_a_feed_url_adds_every_item_fetching_summary_only_links(
+    fresh_index: Path, site: str
+) -> None:
+    service = Khabar.open(fresh_index, url_allow_networks=LOCAL, url_timeout=5)
+    report = service.add_paths([f"{site}/feed"])
+    # The item with a summary only is read from its page; the one whose page is gone fails alone.
+    assert len(report.added) == 1
+    assert [where for where, _ in report.failed] == [f"{site}/feed, item 2 ({site}/missing)"]
+    assert "answered 404" in report.failed[0][1]
+    row = service.store.db.article(report.added[0])
+    assert row is not None and row.title == "ميناء طرطوس" and row.url == f"{site}/article"
+    assert row.published == "2025-05-06T09:00:00+00:00"
+    hit = service.ask("How many containers will the new quay handle?", k=1).hits[0]
+    assert "مليون حاوية" in hit.text  # the page's text, not the feed's summary
+    # The same page added by its URL is the same article (its date now the page's own).
+    again = service.add_paths([f"{site}/article"])
+    assert again.added == [] and again.updated == report.added
+    service.close()
+
+
+def test_the_connection_goes_to_the_checked_address(
+    site: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No DNS rebinding: the name is resolved once, checked, and that address is used."""
+    import socket
+
+    port = int(site.rsplit(":", 1)[1])
+    real_getaddrinfo = socket.getaddrinfo
+    lookups: list[str] = []
+
+    def rebinding_dns(host: str, *args: Any, **kwargs: Any) -> Any:
+        if host != "news.example":
+            return real_getaddrinfo(host, *args, **kwargs)
+        lookups.append(host)
+        address = "127.0.0.1" if len(lookups) == 1 else "10.0.0.1"  # public once, then internal
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+
+    monkeypatch.setattr("socket.getaddrinfo", rebinding_dns)
+    SEEN_HOSTS.clear()
+    article = fetch_article(f"http://news.example:{port}/article", allowed_networks=LOCAL)
+    assert article.title == "ميناء طرطوس" and article.url == f"http://news.example:{port}/article"
+    assert lookups == ["news.example"] and seen_hosts() == [f"news.example:{port}"]

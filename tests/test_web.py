@@ -21,7 +21,9 @@ def test_ask_endpoint_returns_the_json_answer(client: Client) -> None:
 
 
 def test_chat_reply_is_rtl_html_with_marked_sentence(client: Client) -> None:
-    history, cleared = client.predict("ماذا قال بوتين عن إسرائيل؟", [], api_name="/chat")
+    history, cleared = client.predict(
+        "ماذا قال بوتين عن إسرائيل؟", [], "", "", "", api_name="/chat"
+    )
     assert cleared == ""
     reply = history[-1]
     assert reply["role"] == "assistant"
@@ -35,7 +37,7 @@ def test_chat_reply_is_rtl_html_with_marked_sentence(client: Client) -> None:
 
 
 def test_chat_empty_question_is_a_clear_message(client: Client) -> None:
-    history, _ = client.predict("   ", [], api_name="/chat")
+    history, _ = client.predict("   ", [], "", "", "", api_name="/chat")
     content = history[-1]["content"]
     text = content[0]["text"] if isinstance(content, list) else content
     assert "the question is empty" in text
@@ -68,8 +70,29 @@ def test_add_article_then_ask_about_it(client: Client, tmp_path: Path) -> None:
 
 
 def test_chat_marks_a_reply_that_may_not_answer(client: Client) -> None:
-    history, _ = client.predict("What is the boiling point of water?", [], api_name="/chat")
+    history, _ = client.predict(
+        "What is the boiling point of water?", [], "", "", "", api_name="/chat"
+    )
     content = history[-1]["content"]
     text = content[0]["text"] if isinstance(content, list) else content
     assert "khabar-unsure" in text and "may not answer" in text
     assert '<mark class="khabar-answer">' in text  # the closest passage is still shown
+
+
+def test_chat_filters_and_citation_details(client: Client) -> None:
+    def chat(*filters: str) -> str:
+        history, _ = client.predict(
+            "What did Putin say about Israel?", [], *filters, api_name="/chat"
+        )
+        content = history[-1]["content"]
+        return str(content[0]["text"] if isinstance(content, list) else content)
+
+    assert "paragraph 7" in chat("", "", "")
+    assert "paragraph 7" in chat("samples", "", "")  # the sample's source is its file path
+    assert "No article matches the filters" in chat("nowhere", "", "")
+    assert "No article matches the filters" in chat("", "2025-01-01", "")  # the sample has no date
+    assert "since: &#x27;soon&#x27; is not a date" in chat("", "soon", "")
+    result = client.predict(
+        question="Putin Israel", k=1, source="nowhere", since=None, until=None, api_name="/ask"
+    )
+    assert result["hits"] == [] and result["answered"] is False

@@ -81,6 +81,7 @@ def build_answer(
                 source=chunk.source,
                 url=chunk.url,
                 published=chunk.published,
+                author=chunk.author,
                 before=before,
                 after=after,
             )

@@ -93,11 +93,15 @@ _STATUS = (
 
 
 class AskRequest(BaseModel):
-    """A question, how many passages, and optionally which articles to search."""
+    """A question, how many passages, and optionally which articles to search: by id,
+    by source (contains, any case), by publication day (YYYY-MM-DD, inclusive)."""
 
     question: str = Field(max_length=2000)
     k: int | None = Field(default=None, ge=1, le=50)
     article_ids: list[str] | None = None
+    source: str | None = Field(default=None, max_length=200)
+    since: str | None = Field(default=None, max_length=40)
+    until: str | None = Field(default=None, max_length=40)
 
 
 class ArticleRequest(BaseModel):
@@ -108,6 +112,7 @@ class ArticleRequest(BaseModel):
     title: str | None = None
     url: str | None = None
     source: str | None = None
+    author: str | None = None
     published: str | None = None
     id: str | None = None
 
@@ -226,7 +231,15 @@ def create_app(service: Khabar, settings: ApiSettings | None = None) -> FastAPI:
     def ask(body: AskRequest) -> dict[str, Any]:
         """The best passages for a question: the same object as `khabar ask --json`."""
         only = frozenset(body.article_ids) if body.article_ids else None
-        answer = service.ask(body.question, k=body.k or settings.k, context=False, only=only)
+        answer = service.ask(
+            body.question,
+            k=body.k or settings.k,
+            context=False,
+            only=only,
+            source=body.source,
+            since=body.since,
+            until=body.until,
+        )
         return answer.to_json()
 
     @app.get("/api/articles", dependencies=[Depends(reader)], tags=["articles"])
@@ -236,8 +249,9 @@ def create_app(service: Khabar, settings: ApiSettings | None = None) -> FastAPI:
 
     @app.post("/api/articles", dependencies=[Depends(writer)], tags=["articles"], status_code=201)
     async def add_article(request: Request) -> dict[str, Any]:
-        """Add an article: JSON (`text` or `html`, with `title`, `url`, `source`, `published`,
-        `id`), or a raw `text/plain` or `text/html` body (metadata in the query string)."""
+        """Add an article: JSON (`text` or `html`, with `title`, `url`, `source`, `author`,
+        `published`, `id`), or a raw `text/plain` or `text/html` body (metadata in the query
+        string)."""
         kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if kind == "application/json":
             try:
@@ -263,6 +277,7 @@ def create_app(service: Khabar, settings: ApiSettings | None = None) -> FastAPI:
             source=article.source or "api",
             url=article.url,
             published=article.published,
+            author=article.author,
         )
         status = "added" if report.added else "updated" if report.updated else "unchanged"
         ids = report.added + report.updated + report.unchanged

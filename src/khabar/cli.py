@@ -73,6 +73,15 @@ def build_parser() -> argparse.ArgumentParser:
         "-k", type=int, default=None, help="how many passages (default 5; env KHABAR_K)"
     )
     ask.add_argument("--json", action="store_true", help="print one JSON object")
+    ask.add_argument(
+        "--source", metavar="NAME", help="only articles whose source contains NAME (any case)"
+    )
+    ask.add_argument(
+        "--since", metavar="DATE", help="only articles published on or after DATE (YYYY-MM-DD)"
+    )
+    ask.add_argument(
+        "--until", metavar="DATE", help="only articles published on or before DATE (YYYY-MM-DD)"
+    )
 
     info = sub.add_parser("info", help="what the index holds")
     _common(info)
@@ -227,20 +236,31 @@ def _index_with_progress(
 
 def _cmd_ask(args: argparse.Namespace, settings: dict[str, Any]) -> int:
     service = _open(settings)
-    answer = service.ask(args.question, k=settings["k"], context=False)
+    answer = service.ask(
+        args.question,
+        k=settings["k"],
+        context=False,
+        source=args.source,
+        since=args.since,
+        until=args.until,
+    )
     if args.json:
         json.dump(answer.to_json(), sys.stdout, ensure_ascii=False)
         sys.stdout.write("\n")
     else:
-        print_answer(answer, sys.stdout)
+        filtered = bool(args.source or args.since or args.until)
+        print_answer(answer, sys.stdout, filtered=filtered)
     return 0
 
 
-def print_answer(answer: Answer, out: TextIO) -> None:
+def print_answer(answer: Answer, out: TextIO, filtered: bool = False) -> None:
     """Plain-text answer: per hit, the citation, the section, and the paragraph with the
     answering sentence marked (bold in a terminal, between ⟦ ⟧ otherwise)."""
     if not answer.hits:
-        print("No passages: the index is empty. Add articles with `khabar add PATH`.", file=out)
+        if filtered:
+            print("No passages: no article matches --source/--since/--until.", file=out)
+        else:
+            print("No passages: the index is empty. Add articles with `khabar add PATH`.", file=out)
         return
     tty = out.isatty()
     if not answer.answered:
@@ -251,6 +271,8 @@ def print_answer(answer: Answer, out: TextIO) -> None:
             f"(id {hit.article_id}, score {hit.score:.3f})",
             file=out,
         )
+        if hit.details:
+            print(f"    {hit.details}", file=out)
         if hit.section:
             print(f"    § {hit.section}", file=out)
         print("    " + _marked(hit, tty), file=out)

@@ -23,14 +23,17 @@ class Article:
     text: str
     source: str = ""
     url: str | None = None
-    published: str | None = None
+    published: str | None = None  # ISO 8601: YYYY-MM-DD, or a date and time
     origin: str = ""  # the file it was read from (resolved path), for `khabar sync`
+    author: str | None = None
 
     @property
     def content_hash(self) -> str:
         """A hash of everything that changes what is indexed or shown."""
         digest = hashlib.sha256()
-        for part in (self.title, self.text, self.url or "", self.published or ""):
+        parts = (self.title, self.text, self.url or "", self.published or "")
+        # The author joined later: left out when absent, so older hashes still match.
+        for part in parts + ((self.author,) if self.author else ()):
             digest.update(part.encode("utf-8"))
             digest.update(b"\x00")
         return digest.hexdigest()
@@ -82,8 +85,17 @@ class Hit:
     source: str = ""
     url: str | None = None
     published: str | None = None
+    author: str | None = None
     before: str | None = None  # the previous paragraph of the article, for context
     after: str | None = None  # the next paragraph of the article, for context
+
+    @property
+    def details(self) -> str:
+        """The citation's metadata in one line: source · author · day published · URL."""
+        day = self.published[:10] if self.published else ""
+        return " · ".join(
+            part for part in (self.source, self.author or "", day, self.url or "") if part
+        )
 
 
 @dataclass(frozen=True)
@@ -112,6 +124,7 @@ class Answer:
                     "source": h.source,
                     "url": h.url,
                     "published": h.published,
+                    "author": h.author,
                 }
                 for h in self.hits
             ],

@@ -25,6 +25,10 @@ from khabar.store import IndexStore, StoredChunk, StoredSpan
 from khabar.text.tokenize import arabic_share, terms
 
 RRF_K = 60
+# A filter that leaves at most this many chunks is searched exhaustively (exact);
+# a wider one keeps the candidate search, up to this many times deeper.
+EXHAUSTIVE_CHUNKS = 4096
+MAX_FILTER_DEPTH = 16.0
 Floats = npt.NDArray[np.float64]
 Ids = npt.NDArray[np.int64]
 
@@ -115,13 +119,20 @@ def rank(
     weight = settings.lexical_weight(question)
     lexical_ids, lexical_scores = _lexical(store, question, weight, excluded, allowed)
     use_spans = settings.span_weight > 0
-    if allowed is not None:
-        candidates = allowed  # a restricted search scores every chunk of the named articles
+    if allowed is not None and len(allowed) <= EXHAUSTIVE_CHUNKS:
+        candidates = allowed  # a small restricted search scores every chunk it may return
     else:
-        chunk_ids, _ = store.chunk_index.search(q, settings.chunk_candidates + len(excluded))
+        # A wide filter (a source, a date range) keeps the candidate search, looking deeper
+        # in proportion to how much of the index the filter leaves out.
+        depth = 1.0
+        if allowed is not None:
+            depth = min(MAX_FILTER_DEPTH, max(1.0, len(store.chunk_index.ids()) / len(allowed)))
+        n_chunks = int(settings.chunk_candidates * depth) + len(excluded)
+        chunk_ids, _ = store.chunk_index.search(q, n_chunks)
         owners: dict[int, int] = {}
         if use_spans:
-            span_hits, _ = store.span_index.search(q, settings.span_candidates + 8 * len(excluded))
+            n_spans = int(settings.span_candidates * depth) + 8 * len(excluded)
+            span_hits, _ = store.span_index.search(q, n_spans)
             owners = store.db.span_owners(int(i) for i in span_hits)
         top_lexical = lexical_ids[np.argsort(-lexical_scores, kind="stable")][
             : settings.lexical_candidates
@@ -129,6 +140,8 @@ def rank(
         candidates = np.unique(
             np.concatenate([chunk_ids, np.fromiter(owners.values(), np.int64), top_lexical])
         )
+        if allowed is not None:
+            candidates = candidates[np.isin(candidates, allowed)]
     # Leave out excluded articles, and rows another process removed since our vectors loaded.
     candidates = candidates[~np.isin(candidates, excluded)]
     live = store.db.existing_chunk_ids(candidates.tolist())

@@ -23,7 +23,9 @@ from khabar.embed import Encoder, load_encoder
 from khabar.embed.base import Vectors
 from khabar.errors import ArticleNotFoundError, EmptyQuestionError, InputError, KhabarError
 from khabar.ingest import DEFAULT_MAX_BYTES, article_from_text, collect_files, read_path
-from khabar.ingest.url import fetch_article, is_url
+from khabar.ingest.dates import parse_day
+from khabar.ingest.files import ReadContext
+from khabar.ingest.url import fetch_article, is_url, read_url
 from khabar.records import Answer, Article, Chunk
 from khabar.search import SearchSettings, search
 from khabar.store import IndexStore
@@ -145,16 +147,17 @@ class Khabar:
 
     # -- adding -------------------------------------------------------------
     def add_paths(self, paths: Iterable[Path | str], progress: Progress | None = None) -> AddReport:
-        """Add article files, folders (recursively) and web pages (http/https URLs).
-        A bad file or URL is reported, not fatal."""
+        """Add article files, folders (recursively), web pages and feeds (http/https URLs).
+        A bad file, URL or feed item is reported, not fatal."""
         report = AddReport()
         articles: list[Article] = []
         items = [str(p) for p in paths]
         for url in (item for item in items if is_url(item)):
             try:
-                articles.append(
-                    fetch_article(
+                articles.extend(
+                    read_url(
                         url,
+                        on_error=lambda where, message: report.failed.append((where, message)),
                         timeout=self.url_timeout,
                         max_bytes=self.max_file_bytes,
                         allowed_networks=self.url_allow_networks,
@@ -167,11 +170,22 @@ class Khabar:
         return report
 
     def _read_files(self, paths: Iterable[Path], report: AddReport) -> list[Article]:
-        """Read files and folders; each unreadable file is reported, and the rest read."""
+        """Read files and folders; each unreadable file (or feed item) is reported, and
+        the rest read."""
+        ctx = ReadContext(
+            max_bytes=self.max_file_bytes,
+            fetch_page=lambda url: fetch_article(
+                url,
+                timeout=self.url_timeout,
+                max_bytes=self.max_file_bytes,
+                allowed_networks=self.url_allow_networks,
+            ),
+            on_error=lambda where, message: report.failed.append((where, message)),
+        )
         articles: list[Article] = []
         for path in collect_files(paths):
             try:
-                articles.extend(read_path(path, self.max_file_bytes))
+                articles.extend(read_path(path, ctx=ctx))
             except KhabarError as exc:
                 report.failed.append((str(path), str(exc)))
         return articles
@@ -186,6 +200,7 @@ class Khabar:
         source: str = "",
         url: str | None = None,
         published: str | None = None,
+        author: str | None = None,
     ) -> AddReport:
         """Add one article given as text or HTML (pasted in the UI, posted to the API)."""
         name = title or url or "pasted text"
@@ -198,6 +213,7 @@ class Khabar:
             text = extracted.text
             title = title or extracted.title
             published = published or extracted.published
+            author = author or extracted.author
         article = article_from_text(
             text,
             article_id=article_id,
@@ -205,6 +221,7 @@ class Khabar:
             source=source or "pasted",
             url=url,
             published=published,
+            author=author,
             name=name,
         )
         report = AddReport()
@@ -377,10 +394,16 @@ class Khabar:
         k: int = 5,
         context: bool = True,
         only: frozenset[str] | None = None,
+        *,
+        source: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
     ) -> Answer:
         """The ``k`` best passages for ``question`` (English or Arabic), best first.
 
-        ``only`` restricts the answer to the named articles (unknown ids are an error).
+        ``only`` restricts the answer to the named articles (unknown ids are an error);
+        ``source`` to articles whose source contains it (any case); ``since`` and
+        ``until`` (YYYY-MM-DD, inclusive) to articles published on those days.
         """
         question = (question or "").strip()
         if not any(ch.isalnum() for ch in question):
@@ -397,11 +420,36 @@ class Khabar:
             unknown = sorted(a for a in only if self.store.db.article(a) is None)
             if unknown:
                 raise ArticleNotFoundError(f"no article with id {unknown[0]!r} in the index")
+        only = self._filtered(only, source, since, until)
+        if only is not None and not only:  # nothing matches the filters
+            return Answer(question=question, hits=(), answered=False)
         query = self.encoder.embed_queries([question])[0]
         scored = search(self.store, query, k, self.search_settings, question=question, only=only)
         return build_answer(
             question, scored, self.store, context=context, settings=self.answer_settings
         )
+
+    def _filtered(
+        self,
+        only: frozenset[str] | None,
+        source: str | None,
+        since: str | None,
+        until: str | None,
+    ) -> frozenset[str] | None:
+        source = (source or "").strip() or None
+        since = parse_day(since, "since") if since else None
+        until = parse_day(until, "until") if until else None
+        if since and until and since > until:
+            raise InputError(f"since ({since}) is after until ({until}): nothing can match")
+        if not (source or since or until):
+            return only
+        matching = self.store.db.article_ids_where(source=source, since=since, until=until)
+        return matching if only is None else only & matching
+
+    def sources(self) -> list[str]:
+        """The distinct sources of the indexed articles (for a filter menu)."""
+        self.store.refresh()
+        return self.store.db.sources()
 
     def rank_articles(
         self,

@@ -74,7 +74,11 @@ def render_hit(hit: Hit, rank: int) -> str:
         if hit.after:
             parts.append(f'<p class="khabar-neighbour">{_text(hit.after)}</p>')
         parts.append("</details>")
-    cite = f"{_text(hit.title)} · paragraph {hit.paragraph} · score {hit.score:.3f}"
+    cite = f"{_text(hit.title)} · paragraph {hit.paragraph}"
+    for detail in (hit.source, hit.author, hit.published[:10] if hit.published else None):
+        if detail:
+            cite += f" · {_text(detail)}"
+    cite += f" · score {hit.score:.3f}"
     if hit.url:
         href = html.escape(hit.url, quote=True)
         cite += f' · <a href="{href}" target="_blank" rel="noopener">source</a>'
@@ -82,9 +86,11 @@ def render_hit(hit: Hit, rank: int) -> str:
     return "".join(parts)
 
 
-def render_answer(answer: Answer) -> str:
+def render_answer(answer: Answer, filtered: bool = False) -> str:
     """The chat reply: the best passage, then the next ones one click away."""
     if not answer.hits:
+        if filtered:
+            return "No article matches the filters: widen them under **Filters**."
         return "The index has no articles yet: add one in the **Articles** tab."
     first, rest = answer.hits[0], answer.hits[1:]
     out = ""
@@ -103,43 +109,64 @@ def render_answer(answer: Answer) -> str:
 
 def _article_rows(service: Khabar) -> list[list[Any]]:
     return [
-        [a.id, a.title, a.paragraphs, a.source, a.published or "", a.added_at]
+        [a.id, a.title, a.paragraphs, a.source, a.author or "", a.published or "", a.added_at]
         for a in service.articles()
     ]
 
 
-ARTICLE_HEADERS = ["id", "title", "paragraphs", "source", "published", "added"]
+ARTICLE_HEADERS = ["id", "title", "paragraphs", "source", "author", "published", "added"]
+UPLOAD_TYPES = [".txt", ".md", ".html", ".htm", ".jsonl", ".csv", ".docx", ".pdf", ".rss", ".xml"]
 
 
 def build_app(service: Khabar, k: int = 5, allow_writes: bool = True) -> gr.Blocks:
     """The Gradio Blocks app over ``service``; ``allow_writes=False`` turns the Articles tab's
     add form off (when an API token protects writes, the UI must not be a way around it)."""
 
-    def respond(message: str, history: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], str]:
+    def respond(
+        message: str,
+        history: list[dict[str, Any]],
+        source: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+    ) -> tuple[list[dict[str, Any]], str]:
         history = list(history or [])
         history.append({"role": "user", "content": message})
         try:
-            reply = render_answer(service.ask(message, k=k))
+            answer = service.ask(message, k=k, source=source, since=since, until=until)
+            reply = render_answer(answer, filtered=bool(source or since or until))
         except KhabarError as exc:
             reply = f"⚠️ {html.escape(str(exc))}"
         history.append({"role": "assistant", "content": reply})
         return history, ""
 
-    def ask(question: str, k: int = 5) -> dict[str, Any]:
+    def ask(
+        question: str,
+        k: int = 5,
+        source: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+    ) -> dict[str, Any]:
         """Find the passages of the indexed Arabic news articles that answer a question.
 
         Args:
             question: the question, in English or Arabic.
             k: how many passages to return, best first (1-50).
+            source: only articles whose source contains this text (any case), if given.
+            since: only articles published on or after this day (YYYY-MM-DD), if given.
+            until: only articles published on or before this day (YYYY-MM-DD), if given.
 
         Returns:
             {"question", "answered", "hits": [{"article_id", "title", "paragraph", "section",
-            "text", "sentence", "score", "source", "url", "published"}]}; "text" is the Arabic
+            "text", "sentence", "score", "source", "url", "published", "author"}]}; "text" is
+            the Arabic
             paragraph, "sentence" the sentence in it that answers, "answered" is false when
             the articles probably do not answer the question.
         """
         try:
-            return service.ask(question, k=int(k), context=False).to_json()
+            answer = service.ask(
+                question, k=int(k), context=False, source=source, since=since, until=until
+            )
+            return answer.to_json()
         except KhabarError as exc:
             raise gr.Error(str(exc)) from exc
 
@@ -148,7 +175,7 @@ def build_app(service: Khabar, k: int = 5, allow_writes: bool = True) -> gr.Bloc
 
         Returns:
             one object per article: {"id", "title", "source", "url", "published",
-            "paragraphs", "added_at"}.
+            "paragraphs", "added_at", "origin", "author"}.
         """
         return [
             {k: v for k, v in a.__dict__.items() if k != "content_hash"} for a in service.articles()
@@ -205,18 +232,33 @@ def build_app(service: Khabar, k: int = 5, allow_writes: bool = True) -> gr.Bloc
                     autofocus=True,
                 )
                 send = gr.Button("Ask", variant="primary", scale=1, elem_id="khabar-send")
+            with gr.Accordion("Filters", open=False, elem_id="khabar-filters"), gr.Row():
+                source = gr.Dropdown(
+                    label="Source contains",
+                    choices=["", *service.sources()],
+                    value="",
+                    allow_custom_value=True,
+                    elem_id="khabar-source",
+                )
+                since = gr.Textbox(
+                    label="Published since", placeholder="YYYY-MM-DD", elem_id="khabar-since"
+                )
+                until = gr.Textbox(
+                    label="Published until", placeholder="YYYY-MM-DD", elem_id="khabar-until"
+                )
+            filters = [source, since, until]
             with gr.Row():
                 for example in EXAMPLES:
                     btn = gr.Button(example, size="sm", variant="secondary")
                     btn.click(
                         partial(respond, example),
-                        [chat],
+                        [chat, *filters],
                         [chat, question],
                         api_visibility="private",
                     )
             question.submit(
                 respond,
-                [question, chat],
+                [question, chat, *filters],
                 [chat, question],
                 api_name="chat",
                 api_visibility="undocumented",  # for scripts, not an MCP tool
@@ -224,7 +266,7 @@ def build_app(service: Khabar, k: int = 5, allow_writes: bool = True) -> gr.Bloc
             )
             send.click(
                 respond,
-                [question, chat],
+                [question, chat, *filters],
                 [chat, question],
                 api_visibility="private",
                 concurrency_limit=8,
@@ -232,7 +274,7 @@ def build_app(service: Khabar, k: int = 5, allow_writes: bool = True) -> gr.Bloc
         with gr.Tab("Articles", id="articles"):
             table = gr.Dataframe(
                 headers=ARTICLE_HEADERS,
-                column_widths=["18%", "26%", "11%", "25%", "10%", "10%"],
+                column_widths=["16%", "24%", "8%", "18%", "12%", "11%", "11%"],
                 interactive=False,
                 label="Indexed articles",
                 wrap=True,
@@ -246,8 +288,8 @@ def build_app(service: Khabar, k: int = 5, allow_writes: bool = True) -> gr.Bloc
                     elem_id="khabar-body",
                 )
                 upload = gr.File(
-                    label="…or upload a file (.txt .md .html .jsonl)",
-                    file_types=[".txt", ".md", ".html", ".htm", ".jsonl"],
+                    label="…or upload a file (" + " ".join(UPLOAD_TYPES) + ")",
+                    file_types=UPLOAD_TYPES,
                     type="filepath",
                 )
                 add = gr.Button("Add to the index", variant="primary", elem_id="khabar-add")
@@ -260,6 +302,13 @@ def build_app(service: Khabar, k: int = 5, allow_writes: bool = True) -> gr.Bloc
                 api_visibility="undocumented",  # a write: never an MCP tool
             )
         app.load(lambda: _article_rows(service), None, table, api_visibility="private", queue=False)
+        app.load(
+            lambda: gr.Dropdown(choices=["", *service.sources()]),
+            None,
+            source,
+            api_visibility="private",
+            queue=False,
+        )
         # The documented endpoints are also the MCP tools (at /gradio_api/mcp/).
         gr.api(ask, api_name="ask")  # type: ignore[attr-defined]
         gr.api(list_articles, api_name="list_articles")  # type: ignore[attr-defined]

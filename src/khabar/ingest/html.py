@@ -31,5 +31,32 @@ def article_from_html(
         source=getattr(doc, "sitename", None) or source,
         url=url or getattr(doc, "url", None),
         published=getattr(doc, "date", None),
+        author=getattr(doc, "author", None),
         name=name,
+        strict_date=False,
     )
+
+
+def fragment_text(fragment: str) -> str:
+    """The text of an HTML fragment (a feed item's content or summary), scripts and
+    styles dropped, one block per line; text without markup is returned as it is."""
+    if "<" not in fragment:
+        return fragment
+    import trafilatura
+
+    doc = trafilatura.bare_extraction(
+        f"<html><body><article>{fragment}</article></body></html>",
+        favor_recall=True,
+        include_comments=False,
+        include_tables=False,
+    )
+    text = getattr(doc, "text", None) if doc is not None else None
+    if text and text.strip():
+        return str(text)
+    # Too short for trafilatura's extractor (a one-line summary): strip the tags.
+    from lxml import html as lxml_html
+
+    root = lxml_html.fragment_fromstring(fragment, create_parent="div")
+    for bad in root.xpath("//script|//style"):
+        bad.drop_tree()
+    return str(root.text_content())

@@ -32,6 +32,7 @@ CREATE TABLE IF NOT EXISTS articles (
     published TEXT,
     content_hash TEXT NOT NULL,
     origin TEXT NOT NULL DEFAULT '',
+    author TEXT,
     added_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
 );
 CREATE TABLE IF NOT EXISTS chunks (
@@ -72,6 +73,7 @@ class ArticleRow:
     added_at: str
     paragraphs: int
     origin: str = ""
+    author: str | None = None
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,7 @@ class StoredChunk:
     source: str
     url: str | None
     published: str | None
+    author: str | None = None
 
     @property
     def embed_text(self) -> str:
@@ -121,6 +124,8 @@ class MetadataStore:
             columns = {row[1] for row in self._db.execute("PRAGMA table_info(articles)")}
             if "origin" not in columns:  # databases written before `sync` existed
                 self._db.execute("ALTER TABLE articles ADD COLUMN origin TEXT NOT NULL DEFAULT ''")
+            if "author" not in columns:  # databases written before authors were kept
+                self._db.execute("ALTER TABLE articles ADD COLUMN author TEXT")
             version = self.get_meta("schema_version")
         except sqlite3.DatabaseError as exc:
             raise IndexFormatError(f"{path}: not a usable SQLite database ({exc})") from exc
@@ -188,8 +193,8 @@ class MetadataStore:
     ) -> tuple[list[int], list[list[int]]]:
         """Insert an article with its chunks and spans; returns chunk ids and span ids per chunk."""
         self._db.execute(
-            "INSERT INTO articles(id, title, source, url, published, content_hash, origin) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO articles(id, title, source, url, published, content_hash, origin, author) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 article.id,
                 article.title,
@@ -198,6 +203,7 @@ class MetadataStore:
                 article.published,
                 article.content_hash,
                 article.origin,
+                article.author,
             ),
         )
         chunk_ids: list[int] = []
@@ -260,10 +266,41 @@ class MetadataStore:
         sql = (
             "SELECT a.id, a.title, a.source, a.url, a.published, a.content_hash, a.added_at, "
             "(SELECT COUNT(DISTINCT paragraph) FROM chunks c WHERE c.article_id = a.id), "
-            "a.origin "
+            "a.origin, a.author "
             f"FROM articles a {where} ORDER BY a.rowid"
         )
         return [ArticleRow(*row) for row in self._db.execute(sql, args)]
+
+    def article_ids_where(
+        self, *, source: str | None = None, since: str | None = None, until: str | None = None
+    ) -> frozenset[str]:
+        """Ids of the articles whose source contains ``source`` (any case) and whose
+        publication day is within [since, until] (ISO days). An article without a
+        date never matches a date filter."""
+        clauses: list[str] = []
+        args: list[str] = []
+        if source:
+            clauses.append("instr(lower(source), lower(?)) > 0")
+            args.append(source)
+        if since:
+            clauses.append("published IS NOT NULL AND substr(published, 1, 10) >= ?")
+            args.append(since)
+        if until:
+            clauses.append("published IS NOT NULL AND substr(published, 1, 10) <= ?")
+            args.append(until)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        return frozenset(
+            str(r[0]) for r in self._db.execute(f"SELECT id FROM articles {where}", args)
+        )
+
+    def sources(self) -> list[str]:
+        """The distinct sources of the articles, sorted."""
+        return [
+            str(r[0])
+            for r in self._db.execute(
+                "SELECT DISTINCT source FROM articles WHERE source != '' ORDER BY source"
+            )
+        ]
 
     def counts(self) -> tuple[int, int, int]:
         """(articles, chunks, spans)."""
@@ -324,7 +361,7 @@ class MetadataStore:
             marks = ",".join("?" * len(batch))
             for row in self._db.execute(
                 "SELECT c.id, c.article_id, c.ordinal, c.paragraph, c.section, c.text, "
-                "a.title, a.source, a.url, a.published FROM chunks c "
+                "a.title, a.source, a.url, a.published, a.author FROM chunks c "
                 f"JOIN articles a ON a.id = c.article_id WHERE c.id IN ({marks})",
                 batch,
             ):
