@@ -197,3 +197,19 @@ def test_ask_filters_and_citation_metadata(tmp_path: Path) -> None:
     assert none.returncode == 0 and "no article matches" in none.stdout
     bad = khabar("ask", question, "--since", "yesterday", "--index", str(index))
     assert bad.returncode == 2 and "since: 'yesterday' is not a date" in bad.stderr
+
+
+def test_repair_rebuilds_a_damaged_index(sample_index: Path, tmp_path: Path) -> None:
+    import shutil
+
+    index = tmp_path / "index"
+    shutil.copytree(sample_index, index)
+    (index / "spans.faiss").write_bytes(b"\x00" * 1000)
+    broken = khabar("ask", "Putin", "--index", str(index))
+    assert broken.returncode == 2 and "khabar repair --index" in broken.stderr
+    repaired = khabar("repair", "--index", str(index))
+    assert repaired.returncode == 0, repaired.stderr
+    assert "rebuilt spans.faiss" in repaired.stdout
+    assert khabar("ask", "Putin", "--index", str(index)).returncode == 0
+    again = khabar("repair", "--index", str(index))
+    assert "nothing to rebuild" in again.stdout

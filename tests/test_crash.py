@@ -90,3 +90,65 @@ def test_kill_9_during_add_a_few_times(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_kill_9_during_add_fifty_times(tmp_path: Path) -> None:
     kill_runs(tmp_path, 50)
+
+
+def add_limited(
+    articles: Path, index: Path, max_file_bytes: int | None
+) -> subprocess.CompletedProcess[str]:
+    """`khabar add` in a process that may not grow any file past ``max_file_bytes``
+    (RLIMIT_FSIZE: writes beyond it fail with EFBIG, as on a full disk)."""
+
+    def limit() -> None:
+        import resource
+
+        if max_file_bytes is not None:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (max_file_bytes, max_file_bytes))
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "khabar.cli",
+            "add",
+            str(articles),
+            "--index",
+            str(index),
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        preexec_fn=limit,
+    )
+
+
+def file_sizes(index: Path) -> dict[str, int]:
+    return {p.name: p.stat().st_size for p in index.rglob("*") if p.is_file()}
+
+
+def test_a_write_that_fails_leaves_the_previous_index(tmp_path: Path) -> None:
+    """Disk full, simulated with a file size limit that cuts the write at different files:
+    a clear error, exit 2, and the previous index intact and consistent."""
+    base = tmp_path / "base"
+    write_articles(tmp_path / "first", 2, seed=1)
+    assert add_limited(tmp_path / "first", base, None).returncode == 0
+    write_articles(tmp_path / "second", 12, seed=2)
+    grown = tmp_path / "grown"
+    shutil.copytree(base, grown)
+    assert add_limited(tmp_path / "second", grown, None).returncode == 0
+    before, after = file_sizes(base), file_sizes(grown)
+    growing = sorted(size for name, size in after.items() if size > before.get(name, 0))
+    old_max = max(before.values())
+    limits = sorted({old_max + 512, *(s - 1 for s in growing if s - 1 > old_max)})
+    assert len(limits) >= 2, (before, after)
+    for limit in limits:
+        index = tmp_path / f"limit-{limit}"
+        shutil.copytree(base, index)
+        result = add_limited(tmp_path / "second", index, limit)
+        assert result.returncode == 2, (limit, result.stdout, result.stderr)
+        assert "cannot write the index" in result.stderr and "nothing was changed" in result.stderr
+        assert "Traceback" not in result.stderr
+        assert check_consistent(index) == 2  # the previous state, repaired if need be
+    assert add_limited(tmp_path / "second", index, None).returncode == 0  # space freed
+    assert check_consistent(index) == 14

@@ -208,6 +208,31 @@ def test_newer_format_and_corrupt_vectors_are_refused(fresh_index: Path, tmp_pat
         Khabar.open(other)
 
 
+def test_damaged_vectors_are_caught_by_checksum_and_rebuilt_on_repair(fresh_index: Path) -> None:
+    question = "What did Putin say about Israel?"
+    service = Khabar.open(fresh_index)
+    before = [(h.chunk_id, round(h.score, 4)) for h in service.ask(question).hits]
+    service.close()
+    # One flipped byte inside the vector data: FAISS would load it and answer wrongly.
+    path = fresh_index / SPAN_VECTORS
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x40
+    path.write_bytes(bytes(data))
+    with pytest.raises(IndexFormatError) as info:
+        Khabar.open(fresh_index)
+    assert "checksum mismatch" in str(info.value) and "khabar repair" in str(info.value)
+    (fresh_index / CHUNK_VECTORS).write_bytes((fresh_index / CHUNK_VECTORS).read_bytes()[:-100])
+    with pytest.raises(IndexFormatError, match="truncated"):
+        Khabar.open(fresh_index)
+    repaired = Khabar.open(fresh_index, rebuild_damaged=True)
+    assert sorted(repaired.store.rebuilt) == sorted([CHUNK_VECTORS, SPAN_VECTORS])
+    assert [(h.chunk_id, round(h.score, 4)) for h in repaired.ask(question).hits] == before
+    repaired.close()
+    reopened = Khabar.open(fresh_index)  # the rebuilt files are whole again
+    assert reopened.store.rebuilt == []
+    reopened.close()
+
+
 def test_same_file_name_in_two_folders_gets_two_ids(fresh_index: Path, tmp_path: Path) -> None:
     service = Khabar.open(fresh_index)
     for folder in ("a", "b"):

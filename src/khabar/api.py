@@ -34,6 +34,7 @@ from khabar.errors import (
     ArticleNotFoundError,
     EncoderMismatchError,
     IndexFormatError,
+    IndexWriteError,
     InputError,
     KhabarError,
 )
@@ -89,6 +90,7 @@ _STATUS = (
     (InputError, 400),
     (EncoderMismatchError, 503),
     (IndexFormatError, 503),
+    (IndexWriteError, 507),
 )
 
 

@@ -1,4 +1,4 @@
-"""The ``khabar`` command: add, ask, info, remove, serve, eval.
+"""The ``khabar`` command: add, sync, ask, info, remove, repair, serve, eval.
 
 Imports stay light: gradio loads only for ``serve``; tqdm only for ``add``.
 Errors from the library are translated here, once: a message on stderr and exit 2.
@@ -92,6 +92,12 @@ def build_parser() -> argparse.ArgumentParser:
     _common(remove)
     remove.add_argument("article_id", metavar="ARTICLE_ID_OR_URL")
 
+    repair = sub.add_parser(
+        "repair",
+        help="check the index and rebuild damaged vector files from the stored text",
+    )
+    _common(repair)
+
     ev = sub.add_parser(
         "eval",
         help="measure retrieval quality on SQuAD-format data (e.g. XQuAD)",
@@ -163,7 +169,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def _open(settings: dict[str, Any]) -> Any:
+def _open(settings: dict[str, Any], rebuild_damaged: bool = False) -> Any:
     from khabar.service import Khabar
 
     return Khabar.open(
@@ -175,6 +181,7 @@ def _open(settings: dict[str, Any]) -> Any:
             n.strip() for n in str(settings["url_allow_networks"]).split(",") if n.strip()
         ],
         url_timeout=settings["url_timeout"],
+        rebuild_damaged=rebuild_damaged,
     )
 
 
@@ -313,6 +320,24 @@ def _cmd_remove(args: argparse.Namespace, settings: dict[str, Any]) -> int:
     return 0
 
 
+def _cmd_repair(args: argparse.Namespace, settings: dict[str, Any]) -> int:
+    print(
+        f"khabar: checking {settings['index']} (a damaged vector file is rebuilt from the "
+        "stored text; that embeds every paragraph again)…",
+        file=sys.stderr,
+        flush=True,
+    )
+    service = _open(settings, rebuild_damaged=True)
+    info = service.info()
+    rebuilt = service.store.rebuilt
+    print(
+        (f"rebuilt {', '.join(rebuilt)}" if rebuilt else "nothing to rebuild")
+        + f"; the index holds {info['articles']} articles, {info['chunks']} chunks and "
+        f"{info['spans']} spans, all with vectors"
+    )
+    return 0
+
+
 def _cmd_eval(args: argparse.Namespace, settings: dict[str, Any]) -> int:
     from tqdm import tqdm
 
@@ -379,6 +404,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace, dict[str, Any]], int]] = {
     "ask": _cmd_ask,
     "info": _cmd_info,
     "remove": _cmd_remove,
+    "repair": _cmd_repair,
     "eval": _cmd_eval,
     "serve": _cmd_serve,
 }

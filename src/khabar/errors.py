@@ -58,3 +58,10 @@ class ConfigError(KhabarError):
     """A setting with an invalid value or an unknown name."""
 
     code = "bad_setting"
+
+
+class IndexWriteError(KhabarError):
+    """A write to the index that failed (disk full, no permission); the index keeps its
+    previous state."""
+
+    code = "write_failed"

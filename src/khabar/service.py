@@ -124,13 +124,19 @@ class Khabar:
         url_allow_networks: Sequence[str] = (),
         url_timeout: float = 15.0,
         encoder: Encoder | None = None,
+        rebuild_damaged: bool = False,
     ) -> Khabar:
         """Open (or create) the index folder ``index`` with the encoder named ``model``
-        (by default the one that built the index, or the bundled model for a new index)."""
+        (by default the one that built the index, or the bundled model for a new index).
+
+        ``rebuild_damaged`` rebuilds damaged vector files from the stored text (`khabar
+        repair`); without it a damaged file is an IndexFormatError saying so."""
         _quiet_blas()
         enc = encoder or load_encoder(model or model_of_index(Path(index)))
         info = EncoderInfo(enc.name, enc.fingerprint, enc.dim)
-        store = IndexStore.open(Path(index), info, enc.embed_passages, __version__)
+        store = IndexStore.open(
+            Path(index), info, enc.embed_passages, __version__, rebuild_damaged=rebuild_damaged
+        )
         store.manifest.settings = {"max_chars": max_chars}
         return cls(
             store,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from khabar.errors import IndexFormatError
+from khabar.errors import IndexFormatError, IndexWriteError
 from khabar.records import Article, Chunk
 from khabar.store.lexical import LexicalIndex, remove_stale
 from khabar.store.manifest import FORMAT_VERSION, MANIFEST_NAME, Manifest
@@ -57,23 +58,47 @@ class PendingArticle:
 class IndexStore:
     """One index folder, opened for reading and writing."""
 
-    def __init__(self, folder: Path, encoder: EncoderInfo, embed: EmbedFn, version: str) -> None:
+    chunk_index: VectorIndex
+    span_index: VectorIndex
+    lexical: LexicalIndex | None
+
+    def __init__(
+        self,
+        folder: Path,
+        encoder: EncoderInfo,
+        embed: EmbedFn,
+        version: str,
+        rebuild_damaged: bool = False,
+    ) -> None:
         self.folder = folder
         self._encoder = encoder
         self._embed = embed
         self._version = version
         self._lock = threading.RLock()
-        self._stamp: tuple[int, int] | None = None
+        # A stamp no manifest has: taking the writer lock below loads everything.
+        self._stamp: tuple[int, int] | None = (-1, -1)
+        self._rebuild_damaged = rebuild_damaged
+        self.rebuilt: list[str] = []  # vector files that were damaged and rebuilt on open
         self.db = MetadataStore(folder / DB_NAME)
         self.manifest = self._load_or_create_manifest()
-        self.chunk_index, self.span_index = self._load_vectors()
-        self.lexical = LexicalIndex.load(folder)
         with self.writing():
             self._repair()
+        self._rebuild_damaged = False
 
     @classmethod
-    def open(cls, folder: Path, encoder: EncoderInfo, embed: EmbedFn, version: str) -> IndexStore:
-        """Open (creating if needed) the index in ``folder``, checking and repairing it."""
+    def open(
+        cls,
+        folder: Path,
+        encoder: EncoderInfo,
+        embed: EmbedFn,
+        version: str,
+        rebuild_damaged: bool = False,
+    ) -> IndexStore:
+        """Open (creating if needed) the index in ``folder``, checking and repairing it.
+
+        A damaged vector file is an IndexFormatError that says how to repair it, or, with
+        ``rebuild_damaged``, is rebuilt from the text stored in SQLite (every paragraph
+        and span embedded again)."""
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -82,7 +107,7 @@ class IndexStore:
             (folder / name).exists() for name in (CHUNK_VECTORS, SPAN_VECTORS)
         ):
             raise IndexFormatError(f"{folder}: vector files without a manifest; not a khabar index")
-        return cls(folder, encoder, embed, version)
+        return cls(folder, encoder, embed, version, rebuild_damaged)
 
     # -- opening ------------------------------------------------------------
     def _load_or_create_manifest(self) -> Manifest:
@@ -93,15 +118,23 @@ class IndexStore:
             return manifest
         return Manifest(FORMAT_VERSION, self._version, enc.name, enc.fingerprint, enc.dim)
 
-    def _load_vectors(self) -> tuple[VectorIndex, VectorIndex]:
+    def _load_vectors(self, rebuild_damaged: bool = False) -> tuple[VectorIndex, VectorIndex]:
         loaded = []
         for name in (CHUNK_VECTORS, SPAN_VECTORS):
             path = self.folder / name
-            loaded.append(
-                VectorIndex.load(path, self._encoder.dim)
-                if path.exists()
-                else VectorIndex.create(self._encoder.dim)
-            )
+            if not path.exists():
+                loaded.append(VectorIndex.create(self._encoder.dim))
+                continue
+            try:
+                loaded.append(VectorIndex.load(path, self._encoder.dim))
+            except IndexFormatError as exc:
+                if not rebuild_damaged:
+                    raise IndexFormatError(
+                        f"{exc}. The articles are safe in SQLite: `khabar repair --index "
+                        f"{self.folder}` rebuilds the vectors from them"
+                    ) from exc
+                loaded.append(VectorIndex.create(self._encoder.dim))  # _repair re-embeds all
+                self.rebuilt.append(name)
         self._stamp = self._manifest_stamp()
         return loaded[0], loaded[1]
 
@@ -162,7 +195,7 @@ class IndexStore:
 
     def _reload(self) -> None:
         self.manifest = self._load_or_create_manifest()
-        self.chunk_index, self.span_index = self._load_vectors()
+        self.chunk_index, self.span_index = self._load_vectors(self._rebuild_damaged)
         self.lexical = LexicalIndex.load(self.folder)
 
     def _manifest_stamp(self) -> tuple[int, int] | None:
@@ -196,13 +229,27 @@ class IndexStore:
                 self._save_vectors()
                 self._rebuild_lexical()
                 self.db.commit()
-            except BaseException:
+            except BaseException as exc:
                 self.db.rollback()
-                # The files on disk may hold the new vectors: reload, then drop what SQLite lacks.
-                self.chunk_index, self.span_index = self._load_vectors()
-                self._repair()
+                try:
+                    # The files on disk may hold the new vectors: reload, drop what SQLite lacks.
+                    self.chunk_index, self.span_index = self._load_vectors()
+                    self._repair()
+                except (OSError, sqlite3.Error):
+                    pass  # still cannot write (the disk is full): the next open repairs
+                if isinstance(exc, (OSError, sqlite3.Error)):
+                    raise IndexWriteError(
+                        f"{self.folder}: cannot write the index ({_reason(exc)}); nothing was "
+                        "changed. Free some disk space (or fix the permissions) and run it again"
+                    ) from exc
                 raise
-            self._save_manifest()
+            try:
+                self._save_manifest()
+            except OSError as exc:
+                raise IndexWriteError(
+                    f"{self.folder}: the articles are saved but the manifest could not be "
+                    f"written ({_reason(exc)}); the next command repairs it"
+                ) from exc
 
     def _rebuild_lexical(self) -> None:
         ids, docs = self.db.all_terms()
@@ -228,3 +275,10 @@ class IndexStore:
     def close(self) -> None:
         """Close the database."""
         self.db.close()
+
+
+def _reason(exc: BaseException) -> str:
+    """An OS or SQLite error in a few words ("File too large", "database or disk is full")."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc) or exc.__class__.__name__

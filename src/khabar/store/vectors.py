@@ -6,6 +6,7 @@ SQLite row ids of the chunks or spans they embed.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,10 @@ import numpy.typing as npt
 
 from khabar.errors import BackendMissingError, IndexFormatError
 from khabar.store.atomic import write_atomic
+
+# The last 40 bytes of a vector file: SHA-256 of what comes before, then this marker.
+MARKER = b"KHABSUM1"
+TRAILER = 32 + len(MARKER)
 
 Ids = npt.NDArray[np.int64]
 Matrix = npt.NDArray[np.float32]
@@ -45,12 +50,24 @@ class VectorIndex:
 
     @classmethod
     def load(cls, path: Path, dim: int) -> VectorIndex:
-        """Read a vector file; a damaged or wrong-shaped file is an IndexFormatError."""
+        """Read a vector file; a damaged, truncated or wrong-shaped file is an IndexFormatError.
+
+        The file is FAISS's serialisation followed by its SHA-256 and a marker, so that
+        damage anywhere in it (not only in FAISS's header) is caught before it is used.
+        """
         faiss = _faiss()
         try:
-            data = np.frombuffer(path.read_bytes(), dtype=np.uint8)
-            index = faiss.deserialize_index(data)
-        except (OSError, RuntimeError, ValueError) as exc:
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise IndexFormatError(f"{path}: cannot read the vector file ({exc})") from exc
+        body, digest, marker = raw[:-TRAILER], raw[-TRAILER:-8], raw[-8:]
+        if marker != MARKER:
+            raise IndexFormatError(f"{path}: the vector file is truncated or not khabar's")
+        if hashlib.sha256(body).digest() != digest:
+            raise IndexFormatError(f"{path}: the vector file is damaged (checksum mismatch)")
+        try:
+            index = faiss.deserialize_index(np.frombuffer(body, dtype=np.uint8))
+        except (RuntimeError, ValueError) as exc:
             raise IndexFormatError(f"{path}: cannot read the vector file ({exc})") from exc
         if index.d != dim:
             raise IndexFormatError(f"{path}: vectors have dimension {index.d}, expected {dim}")
@@ -61,9 +78,9 @@ class VectorIndex:
         return cls(index)
 
     def save(self, path: Path) -> None:
-        """Write atomically."""
-        data = _faiss().serialize_index(self._index)
-        write_atomic(path, data.tobytes())
+        """Write atomically, with the checksum trailer."""
+        body = _faiss().serialize_index(self._index).tobytes()
+        write_atomic(path, body + hashlib.sha256(body).digest() + MARKER)
 
     @property
     def size(self) -> int:
