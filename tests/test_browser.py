@@ -78,6 +78,38 @@ def test_example_button_asks_in_arabic(page: Any) -> None:
     assert "قاعدتي روسيا العسكريتين" in last.inner_text()
 
 
+def test_filters_restrict_the_answer(page: Any) -> None:
+    page.get_by_text("Filters").click()
+    source = page.locator("#khabar-source input")
+    source.fill("no-such-source")
+    source.press("Enter")
+    box = page.locator("#khabar-question textarea")
+    box.fill("Who did Putin receive in the Kremlin?")
+    box.press("Enter")
+    page.get_by_text("No article matches the filters").first.wait_for(timeout=60_000)
+    source.fill("samples")  # the sample's source is its file path
+    source.press("Enter")
+    since = page.locator("#khabar-since textarea, #khabar-since input").first
+    since.fill("2020-01-01")  # the sample has no date: a date filter leaves it out
+    box.fill("Who did Putin receive in the Kremlin?")
+    box.press("Enter")
+    page.wait_for_function(
+        "() => document.body.innerText.split('No article matches the filters').length > 2",
+        timeout=60_000,
+    )
+    since.fill("")
+    before = page.locator("#khabar-chat mark.khabar-answer").count()
+    box.fill("Who did Putin receive in the Kremlin?")
+    box.press("Enter")
+    page.wait_for_function(
+        f"() => document.querySelectorAll('#khabar-chat mark.khabar-answer').length > {before}",
+        timeout=60_000,
+    )
+    best = "#khabar-chat .khabar-hit:not(.khabar-more .khabar-hit) > .khabar-cite"
+    last = page.locator(best).last.inner_text()
+    assert "putin-syria-ministers.ar.txt" in last  # the source is shown in the citation
+
+
 @pytest.fixture(scope="module")
 def wiki_page(sample_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A local 'wiki' page (another origin) that frames khabar's /embed, and a khabar server
