@@ -17,10 +17,11 @@ def main() -> int:
     try:
         settings = config.resolve(env=os.environ)
         from khabar.api import ApiSettings
-        from khabar.service import Khabar
+        from khabar.service import Khabar, choose_model
         from khabar.web import serve
 
-        service = Khabar.open(settings["index"], model=settings["model"] or None)
+        model = choose_model(settings["index"], settings["model"], settings["export_dir"], True)
+        service = Khabar.open(settings["index"], model=model)
         report = service.ensure_samples()
         if report is not None:
             print(f"built {settings['index']} from the bundled sample ({report.seconds:.1f}s)")

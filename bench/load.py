@@ -8,7 +8,8 @@ uniformly from 0.5-1.5 s (a person in a wiki, not a flood), for --seconds. For 1
 clients: requests/s, errors, and p50/p95/p99 latency. A separate closed-loop run (no think
 time) gives the saturation throughput.
 
-Run: python bench/load.py [--seconds 30]; writes bench/results/load.json.
+Run: python bench/load.py [--seconds 30] [--engine bundled|onnx]; writes
+bench/results/load.json (bundled engine) or load-onnx.json (the ONNX engine).
 """
 
 from __future__ import annotations
@@ -177,12 +178,26 @@ async def run(url: str, n: int, seconds: float, think: bool, pool: list[str]) ->
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument(
+        "--engine",
+        choices=("bundled", "onnx"),
+        default="bundled",
+        help="the server's engine: bundled, or the ONNX engine from bench/.cache/e5-small-st "
+        "(written by bench/encoders.py or `khabar export-model bench/.cache/e5-small-st --onnx`)",
+    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="khabar-load-"))
     folder = work / "index"
     prepare_index(folder)
     port = free_port()
     env = {**os.environ, "KHABAR_API_TOKEN": TOKEN, "KHABAR_INDEX": str(folder)}
+    if args.engine == "onnx":
+        export = HERE / ".cache" / "e5-small-st"
+        if not (export / "onnx" / "model.onnx").exists():
+            raise SystemExit(f"no ONNX engine in {export}: run bench/encoders.py first")
+        env["KHABAR_EXPORT_DIR"] = str(export)
+    else:
+        env["KHABAR_MODEL"] = "bundled"
     server = subprocess.Popen(
         [sys.executable, "-m", "khabar.cli", "serve", "--port", str(port)],
         env=env,
@@ -201,6 +216,8 @@ def main() -> None:
             if time.monotonic() > deadline or server.poll() is not None:
                 raise RuntimeError("the server did not start")
             time.sleep(0.5)
+        engine = httpx.get(url + "/api/health", timeout=5).json()["engine"]
+        print(f"server engine: {engine}", flush=True)
         pool = questions()
         rows = []
         for n, think in ((1, True), (10, True), (50, True), (10, False)):
@@ -211,10 +228,15 @@ def main() -> None:
         server.send_signal(signal.SIGINT)
         server.wait(timeout=30)
         shutil.rmtree(work, ignore_errors=True)
-    out = HERE / "results" / "load.json"
+    out = HERE / "results" / ("load.json" if args.engine == "bundled" else "load-onnx.json")
     out.write_text(
         json.dumps(
-            {"date": time.strftime("%Y-%m-%d"), "seconds": args.seconds, "rows": rows},
+            {
+                "date": time.strftime("%Y-%m-%d"),
+                "seconds": args.seconds,
+                "engine": engine,
+                "rows": rows,
+            },
             indent=2,
             ensure_ascii=False,
         )

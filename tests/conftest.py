@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,6 +10,11 @@ from pathlib import Path
 import pytest
 
 from khabar.service import Khabar
+
+# The CLI runs indexing on the ONNX engine when `khabar export-model --onnx` has written it
+# to the export folder: pin the tests (and their subprocesses) to an empty one, so that a
+# developer's own export never changes what they measure. test_export.py tests that choice.
+os.environ["KHABAR_EXPORT_DIR"] = str(Path(__file__).resolve().parent / "artifacts" / "no-export")
 
 SAMPLE = Path(__file__).resolve().parents[1] / "src" / "khabar" / "samples"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"

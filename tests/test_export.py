@@ -22,15 +22,16 @@ MIN_COSINE = 0.99
 def exported(tmp_path_factory: pytest.TempPathFactory) -> Path:
     pytest.importorskip("sentence_transformers", reason="needs the st extra")
     pytest.importorskip("sentencepiece", reason="needs the st extra")
+    pytest.importorskip("onnxruntime", reason="needs the onnx extra")
     folder = tmp_path_factory.mktemp("export") / "e5-small"
     result = subprocess.run(
-        [sys.executable, "-m", "khabar.cli", "export-model", str(folder)],
+        [sys.executable, "-m", "khabar.cli", "export-model", str(folder), "--onnx"],
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=900,
     )
     assert result.returncode == 0, result.stderr
-    assert "117,653,760 parameters" in result.stdout
+    assert "117,653,760 parameters" in result.stdout and "onnx/model.onnx" in result.stdout
     return folder
 
 
@@ -144,3 +145,61 @@ def test_eval_recall_within_a_point_of_the_bundled_engine(exported: Path, artifa
         bundled = found[f"{direction}/bundled"]["recall@1"]
         exported_r1 = found[f"{direction}/exported"]["recall@1"]
         assert abs(bundled - exported_r1) <= 0.01, (direction, bundled, exported_r1)
+
+
+def test_dequantize_q4_reads_nibbles_as_the_engine_does() -> None:
+    from khabar.embed.export import dequantize_q4
+
+    # One block: scale 0.5; byte j holds weight j (low nibble) and weight j + 16 (high).
+    low = np.arange(16, dtype=np.uint8)  # weights 0..15 → q = 0..15
+    high = (15 - np.arange(16, dtype=np.uint8)) << 4  # weights 16..31 → q = 15..0
+    block = np.float16(0.5).tobytes() + (low | high).astype(np.uint8).tobytes()
+    row = dequantize_q4(block, 1, 32)[0]
+    expected = np.concatenate([np.arange(16) - 8, (15 - np.arange(16)) - 8]) * 0.5
+    assert row.dtype == np.float32 and np.array_equal(row, expected.astype(np.float32))
+
+
+def test_the_onnx_engine_is_the_bundled_engine_faster(exported: Path) -> None:
+    from khabar.embed import load_encoder
+
+    bundled, onnx = load_encoder("bundled"), load_encoder(f"onnx:{exported}")
+    assert (onnx.name, onnx.fingerprint, onnx.dim) == (bundled.name, bundled.fingerprint, 384)
+    passages, english, arabic = xquad_texts(every=20)
+    for texts, queries in ((passages, False), (english, True), (arabic, True)):
+        a = onnx.embed_queries(texts) if queries else onnx.embed_passages(texts)
+        b = bundled.embed_queries(texts) if queries else bundled.embed_passages(texts)
+        assert float((a * b).sum(axis=1).min()) >= MIN_COSINE
+
+
+def test_indexing_uses_the_onnx_engine_when_exported(exported: Path, tmp_path: Path) -> None:
+    """`khabar add` picks the ONNX engine from export_dir; `khabar ask` answers from the
+    same index with the bundled engine (the same vectors)."""
+    import os
+    import shutil
+
+    from khabar.service import sample_paths
+
+    index = tmp_path / "index"
+    env = {**os.environ, "KHABAR_EXPORT_DIR": str(exported), "KHABAR_INDEX": str(index)}
+    articles = tmp_path / "articles"
+    articles.mkdir()
+    shutil.copy(sample_paths()[0], articles)
+
+    def khabar(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "khabar.cli", *args]
+        return subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
+
+    added = khabar("add", str(articles), "--quiet")
+    assert added.returncode == 0 and "ONNX engine" in added.stdout, added.stdout + added.stderr
+    asked = khabar("ask", "What did Putin say about Israel?", "--json", "-k", "1")
+    assert asked.returncode == 0, asked.stderr
+    assert json.loads(asked.stdout)["hits"][0]["text"].startswith("وجدد بوتين موقف موسكو")
+    pinned = {**env, "KHABAR_MODEL": "bundled"}
+    again = subprocess.run(
+        [sys.executable, "-m", "khabar.cli", "add", str(articles), "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=pinned,
+    )
+    assert "bundled engine" in again.stdout and "unchanged 1" in again.stdout

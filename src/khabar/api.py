@@ -301,6 +301,7 @@ def create_app(service: Khabar, settings: ApiSettings | None = None) -> FastAPI:
             "articles": info["articles"],
             "paragraphs": info["paragraphs"],
             "encoder": info["encoder"],
+            "engine": info["engine"],
             "format_version": info["format_version"],
             "version": __version__,
         }

@@ -32,8 +32,10 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--model",
         metavar="NAME_OR_PATH",
-        help="encoder: 'bundled' or a sentence-transformers model id or path (default: the "
-        "index's own, or bundled for a new index; env KHABAR_MODEL)",
+        help="encoder: 'bundled', 'onnx:DIR' (the bundled weights on ONNX Runtime, from "
+        "`khabar export-model DIR --onnx`) or a sentence-transformers model id or path "
+        "(default: the index's own, or bundled for a new index, run on the ONNX engine for "
+        "indexing and serving when export_dir holds it; env KHABAR_MODEL)",
     )
 
 
@@ -99,8 +101,20 @@ def build_parser() -> argparse.ArgumentParser:
         "and write it as a folder that plain SentenceTransformer(DIR) loads: BERT config and "
         "safetensors, tokenizer.json, mean pooling, normalisation, query:/passage: prompts.",
     )
-    export.add_argument("folder", type=Path, metavar="DIR")
+    export.add_argument(
+        "folder",
+        type=Path,
+        metavar="DIR",
+        nargs="?",
+        help="where to write it (default: the export_dir setting, "
+        "~/.cache/khabar/multilingual-e5-small; env KHABAR_EXPORT_DIR)",
+    )
     export.add_argument("--force", action="store_true", help="overwrite a folder that is not empty")
+    export.add_argument(
+        "--onnx",
+        action="store_true",
+        help="also write onnx/model.onnx for the faster onnx:DIR engine (needs the onnx extra)",
+    )
 
     repair = sub.add_parser(
         "repair",
@@ -179,12 +193,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def _open(settings: dict[str, Any], rebuild_damaged: bool = False) -> Any:
+def _open(settings: dict[str, Any], rebuild_damaged: bool = False, fast: bool = False) -> Any:
     from khabar.service import Khabar
 
     return Khabar.open(
         settings["index"],
-        model=settings["model"] or None,
+        model=_model(settings, fast),
         max_chars=settings["max_chars"],
         max_file_bytes=settings["max_file_bytes"],
         url_allow_networks=[
@@ -193,6 +207,12 @@ def _open(settings: dict[str, Any], rebuild_damaged: bool = False) -> Any:
         url_timeout=settings["url_timeout"],
         rebuild_damaged=rebuild_damaged,
     )
+
+
+def _model(settings: dict[str, Any], fast: bool) -> str | None:
+    from khabar.service import choose_model
+
+    return choose_model(settings["index"], settings["model"], settings["export_dir"], fast)
 
 
 def _progress_bar(quiet: bool, label: str) -> tuple[Any, Callable[[int, int], None]]:
@@ -208,13 +228,18 @@ def _progress_bar(quiet: bool, label: str) -> tuple[Any, Callable[[int, int], No
     return bar, progress
 
 
-def _print_report(report: Any, folder: Path) -> int:
+def _engine(service: Any) -> str:
+    names = {"BundledEncoder": "bundled engine", "OnnxEncoder": "ONNX engine"}
+    return names.get(type(service.encoder).__name__, "sentence-transformers")
+
+
+def _print_report(report: Any, folder: Path, engine: str) -> int:
     for path, message in report.failed:
         print(f"khabar: skipped {path}: {message.removeprefix(path + ': ')}", file=sys.stderr)
     print(
         f"added {len(report.added)}, updated {len(report.updated)}, "
         f"unchanged {len(report.unchanged)}, removed {len(report.removed)}, "
-        f"failed {len(report.failed)} ({report.seconds:.1f}s) → {folder}"
+        f"failed {len(report.failed)} ({report.seconds:.1f}s, {engine}) → {folder}"
     )
     if report.reused_paragraphs:
         print(
@@ -244,11 +269,11 @@ def _cmd_sync(args: argparse.Namespace, settings: dict[str, Any]) -> int:
 def _index_with_progress(
     args: argparse.Namespace, settings: dict[str, Any], work: Callable[[Any, Any], Any]
 ) -> int:
-    service = _open(settings)
+    service = _open(settings, fast=True)
     bar, progress = _progress_bar(args.quiet, "embedding")
     report = work(service, progress)
     bar.close()
-    return _print_report(report, service.store.folder)
+    return _print_report(report, service.store.folder, _engine(service))
 
 
 def _cmd_ask(args: argparse.Namespace, settings: dict[str, Any]) -> int:
@@ -317,6 +342,7 @@ def _cmd_info(args: argparse.Namespace, settings: dict[str, Any]) -> int:
     print(f"articles:   {info['articles']}")
     print(f"paragraphs: {info['paragraphs']} ({info['chunks']} chunks, {info['spans']} spans)")
     print(f"encoder:    {info['encoder']} (dim {info['dim']}, {info['encoder_fingerprint']})")
+    print(f"engine:     {info['engine']} (this command's)")
     print(f"format:     {info['format_version']} (khabar {info['khabar_version']})")
     print(f"size:       {size / 1024:.1f} KiB")
     for a in articles:
@@ -331,14 +357,22 @@ def _cmd_remove(args: argparse.Namespace, settings: dict[str, Any]) -> int:
 
 
 def _cmd_export_model(args: argparse.Namespace, settings: dict[str, Any]) -> int:
-    from khabar.embed.export import export_model
+    from khabar.embed.export import export_model, export_onnx
 
+    if args.folder is None:
+        args.folder = Path(settings["export_dir"]).expanduser()
     written = export_model(args.folder, force=args.force)
     print(
         f"wrote {written['folder']}: {written['parameters']:,} parameters, "
         f"{written['bytes'] / 1e6:.0f} MB; load it with SentenceTransformer({str(args.folder)!r}) "
         f"or use it in khabar with --model {args.folder}"
     )
+    if args.onnx:
+        path = export_onnx(args.folder)
+        print(
+            f"wrote {path} ({path.stat().st_size / 1e6:.0f} MB): use it with "
+            f"--model onnx:{args.folder} (the same vectors as the bundled engine)"
+        )
     return 0
 
 
@@ -383,7 +417,7 @@ def _cmd_eval(args: argparse.Namespace, settings: dict[str, Any]) -> int:
         k=args.k,
         progress=progress,
         on_question=lambda: asking.update(),
-        model=settings["model"] or None,
+        model=_model({**settings, "index": ""}, fast=True),
     )
     bar.close()
     asking.close()
@@ -405,7 +439,7 @@ def _cmd_eval(args: argparse.Namespace, settings: dict[str, Any]) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace, settings: dict[str, Any]) -> int:
-    service = _open(settings)
+    service = _open(settings, fast=True)
     if args.samples:
         service.ensure_samples()
     from khabar.api import ApiSettings

@@ -69,8 +69,15 @@ SETTINGS: dict[str, Setting] = {
         Setting(
             "model",
             "",
-            "encoder: 'bundled' (multilingual-e5-small, 4-bit) or a sentence-transformers "
-            "model id or path; empty: the one that built the index (bundled for a new one)",
+            "encoder: 'bundled' (multilingual-e5-small, 4-bit), 'onnx:DIR' (the same weights on "
+            "ONNX Runtime) or a sentence-transformers model id or path; empty: the one that "
+            "built the index (bundled for a new one)",
+        ),
+        Setting(
+            "export_dir",
+            "~/.cache/khabar/multilingual-e5-small",
+            "where `khabar export-model` writes by default; when it holds the ONNX engine "
+            "(--onnx) and onnxruntime is installed, indexing and the server use that engine",
         ),
         Setting("k", 5, "how many passages to return", _positive_int),
         Setting("host", "127.0.0.1", "address the server listens on"),

