@@ -57,7 +57,7 @@ def test_visual_to_logical_keeps_numbers_latin_and_ligatures() -> None:
     assert visual_to_logical(list("Reuters ةلاكو")) == "وكالة Reuters"
 
 
-def test_pdf_without_text_and_damaged_pdf(tmp_path: Path) -> None:
+def test_pdf_without_text_damaged_or_encrypted(tmp_path: Path) -> None:
     from fpdf import FPDF
 
     empty = FPDF()
@@ -68,6 +68,14 @@ def test_pdf_without_text_and_damaged_pdf(tmp_path: Path) -> None:
     (tmp_path / "fake.pdf").write_bytes(b"<html>not a pdf</html>")
     with pytest.raises(InputError, match=r"fake\.pdf: not a PDF file"):
         read_path(tmp_path / "fake.pdf")
+    locked = FPDF()
+    locked.add_page()
+    locked.set_font("helvetica", size=12)
+    locked.cell(0, 10, "secret text")
+    locked.set_encryption(owner_password="owner", user_password="user")
+    locked.output(str(tmp_path / "locked.pdf"))
+    with pytest.raises(InputError, match=r"locked\.pdf: the PDF is encrypted"):
+        read_path(tmp_path / "locked.pdf")
 
 
 def make_docx(path: Path) -> None:
