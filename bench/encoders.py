@@ -153,20 +153,23 @@ def onnx_runtime(kind: str) -> tuple[Embed, Callable[[str, bool], int]]:
 
 
 def _onnx_model(kind: str) -> Path:
-    """fp32 ONNX from the exported model (torch exporter), with onnxruntime's BERT fusions
-    (LayerNorm, Gelu; attention left as MatMuls so that every projection is quantised),
-    then int8 (dynamic, per channel) or 4-bit blocks of 32 (MatMulNBits, int8 activations:
-    the engine's own arithmetic)."""
+    """The fp32 ONNX model of `khabar export-model --onnx` (LayerNorm and Gelu fused,
+    attention left as MatMuls so that every projection is quantised), or that model in
+    int8 (dynamic, per channel) or 4-bit blocks of 32 (MatMulNBits, int8 activations: the
+    engine's own arithmetic)."""
     import onnx
 
+    from khabar.embed.export import export_onnx
+    from khabar.embed.onnx import ONNX_FILE
+
+    fused = ensure_model() / ONNX_FILE  # the file `khabar export-model --onnx` writes
+    if not fused.exists():
+        export_onnx(ensure_model())
+    if kind == "fp32":
+        return fused
     final = CACHE / f"e5-small-{kind}.onnx"
     if final.exists():
         return final
-    fused = CACHE / "e5-small-fused.onnx"
-    if not fused.exists():
-        _export_fused(fused)
-    if kind == "fp32":
-        return fused
     if kind == "int8":
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -188,55 +191,10 @@ def _onnx_model(kind: str) -> Path:
     return final
 
 
-def _export_fused(target: Path) -> None:
-    import torch
-    from onnxruntime.transformers import optimizer
-    from onnxruntime.transformers.fusion_options import FusionOptions
-    from sentence_transformers import SentenceTransformer
-
-    st = SentenceTransformer(
-        str(ensure_model()), device="cpu", model_kwargs={"attn_implementation": "eager"}
-    )
-    bert = st[0].auto_model.eval()
-
-    class Hidden(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.bert = bert
-
-        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-            return self.bert(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-
-    sample = st.tokenizer(
-        ["query: a b", "passage: a longer text"], return_tensors="pt", padding=True
-    )
-    fp32 = CACHE / "e5-small-raw.onnx"
-    axes = {0: "batch", 1: "tokens"}
-    torch.onnx.export(
-        Hidden(),
-        (sample["input_ids"], sample["attention_mask"]),
-        str(fp32),
-        input_names=["input_ids", "attention_mask"],
-        output_names=["last_hidden_state"],
-        dynamic_axes={"input_ids": axes, "attention_mask": axes, "last_hidden_state": axes},
-        opset_version=17,
-        dynamo=False,
-    )
-    options = FusionOptions("bert")
-    options.enable_attention = False
-    options.enable_embed_layer_norm = False
-    fused = optimizer.optimize_model(
-        str(fp32), model_type="bert", num_heads=12, hidden_size=384, optimization_options=options
-    )
-    fused.save_model_to_file(str(target))
-
-
 def khabar_onnx() -> tuple[Embed, Callable[[str, bool], int]]:
-    from khabar.embed.export import export_onnx
-    from khabar.embed.onnx import ONNX_FILE, OnnxEncoder
+    from khabar.embed.onnx import OnnxEncoder
 
-    if not (ensure_model() / ONNX_FILE).exists():
-        export_onnx(ensure_model())
+    _onnx_model("fp32")
     encoder = OnnxEncoder(ensure_model(), threads=THREADS)
 
     def embed(items: list[str], is_query: bool) -> np.ndarray[Any, Any]:
@@ -306,11 +264,6 @@ def main() -> None:
         print(json.dumps(run_engine(args.one)))
         return
     if args.prepare:  # build every model file first, so that no timed process builds one
-        from khabar.embed.export import export_onnx
-        from khabar.embed.onnx import ONNX_FILE
-
-        if not (ensure_model() / ONNX_FILE).exists():
-            export_onnx(ensure_model())
         for kind in ("fp32", "int8", "q4"):
             _onnx_model(kind)
         return

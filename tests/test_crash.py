@@ -33,6 +33,20 @@ def write_articles(folder: Path, n: int, seed: int) -> None:
         (folder / f"article-{seed}-{i}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
+def add_command(articles: Path, index: Path) -> list[str]:
+    """`khabar add` of a folder, in a new process."""
+    return [
+        sys.executable,
+        "-m",
+        "khabar.cli",
+        "add",
+        str(articles),
+        "--index",
+        str(index),
+        "--quiet",
+    ]
+
+
 def check_consistent(index: Path) -> int:
     service = Khabar.open(index)  # opening repairs whatever the crash left
     try:
@@ -61,16 +75,7 @@ def kill_runs(tmp_path: Path, runs: int) -> None:
         articles = tmp_path / f"batch-{run}"
         write_articles(articles, 8, seed=run)
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "khabar.cli",
-                "add",
-                str(articles),
-                "--index",
-                str(index),
-                "--quiet",
-            ],
+            add_command(articles, index),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -106,16 +111,7 @@ def add_limited(
             signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 
     return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "khabar.cli",
-            "add",
-            str(articles),
-            "--index",
-            str(index),
-            "--quiet",
-        ],
+        add_command(articles, index),
         capture_output=True,
         text=True,
         timeout=300,

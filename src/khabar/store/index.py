@@ -58,6 +58,7 @@ class PendingArticle:
 class IndexStore:
     """One index folder, opened for reading and writing."""
 
+    manifest: Manifest
     chunk_index: VectorIndex
     span_index: VectorIndex
     lexical: LexicalIndex | None
@@ -80,8 +81,7 @@ class IndexStore:
         self._rebuild_damaged = rebuild_damaged
         self.rebuilt: list[str] = []  # vector files that were damaged and rebuilt on open
         self.db = MetadataStore(folder / DB_NAME)
-        self.manifest = self._load_or_create_manifest()
-        with self.writing():
+        with self.writing():  # loads the manifest, vectors and BM25 (see _reload)
             self._repair()
         self._rebuild_damaged = False
 
