@@ -6,10 +6,14 @@ Engines (each run in its own process, so that its peak memory is its own):
   st-fp32       sentence-transformers + torch fp32 on the `khabar export-model` folder:
                 the baseline a user would pick
   st-int8       the same with torch's dynamic int8 quantisation of the Linear layers
-  onnx-int8     ONNX Runtime on the same model exported to ONNX, fused by onnxruntime's
-                BERT optimiser and quantised to int8 (dynamic), tokenised by `tokenizers`
-                (sentence-transformers' own ONNX backend needs optimum, whose current release
-                pins transformers 4 and would downgrade this environment)
+  onnx-fp32     khabar's ONNX encoder (`--model onnx:DIR`: ONNX Runtime, tokens from
+                `tokenizers`, batches of at most 512 tokens) on the model exported to ONNX
+                and fused by onnxruntime's BERT optimiser (attention, LayerNorm, Gelu), fp32
+  onnx-int8-all the same, dynamic int8 per channel in every MatMul
+  khabar-onnx   the same, int8 except the 12 FFN output projections: the graph that
+                `khabar export-model --onnx` writes
+(sentence-transformers' own ONNX backend needs optimum, whose current release pins
+transformers 4 and would downgrade this environment)
 
 Texts: the 240 XQuAD Arabic passages ("passage: " prompt), and 300 short questions (150
 English, 150 Arabic) asked one at a time. For each engine: indexing throughput
@@ -18,8 +22,8 @@ question latency (median and p95), peak RSS of the process, paragraph-level reca
 all 2 × 1,190 XQuAD questions against the 240 passages, and the cosine of its vectors to the
 bundled engine's.
 
-Run: python bench/encoders.py [--engines bundled,st-fp32,...]; needs the st extra and, for
-onnx-int8, `pip install onnxruntime onnx`. Writes bench/results/encoders.json.
+Run: python bench/encoders.py [--engines bundled,st-fp32,...]; needs the st and onnx
+extras. Writes bench/results/encoders.json.
 """
 
 from __future__ import annotations
@@ -49,8 +53,7 @@ ENGINES = (
     "st-fp32",
     "st-int8",
     "onnx-fp32",
-    "onnx-int8",
-    "onnx-q4",
+    "onnx-int8-all",
     "khabar-onnx",
 )
 THREADS = 2
@@ -120,87 +123,31 @@ def _token_counter() -> Callable[[str, bool], int]:
 
 
 def onnx_runtime(kind: str) -> tuple[Embed, Callable[[str, bool], int]]:
-    import onnxruntime as ort
-    from tokenizers import Tokenizer
-
-    path = _onnx_model(kind)
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = THREADS
-    options.inter_op_num_threads = 1
-    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    tok = Tokenizer.from_file(str(ensure_model() / "tokenizer.json"))
-    tok.enable_truncation(512)
-
-    def embed(items: list[str], is_query: bool) -> np.ndarray[Any, Any]:
-        prefix = "query: " if is_query else "passage: "
-        out = np.zeros((len(items), 384), dtype=np.float32)
-        order = np.argsort([len(t) for t in items])
-        for start in range(0, len(items), 16):
-            batch = [int(i) for i in order[start : start + 16]]
-            encodings = tok.encode_batch([prefix + items[i] for i in batch])
-            width = max(len(e.ids) for e in encodings)
-            ids = np.full((len(batch), width), 1, dtype=np.int64)
-            mask = np.zeros((len(batch), width), dtype=np.int64)
-            for row, e in enumerate(encodings):
-                ids[row, : len(e.ids)] = e.ids
-                mask[row, : len(e.ids)] = 1
-            (hidden,) = session.run(None, {"input_ids": ids, "attention_mask": mask})
-            pooled = (hidden * mask[..., None]).sum(1) / mask.sum(1, keepdims=True)
-            out[batch] = pooled / np.linalg.norm(pooled, axis=1, keepdims=True)
-        return out
-
-    return embed, _token_counter()
-
-
-def _onnx_model(kind: str) -> Path:
-    """The fp32 ONNX model of `khabar export-model --onnx` (LayerNorm and Gelu fused,
-    attention left as MatMuls so that every projection is quantised), or that model in
-    int8 (dynamic, per channel) or 4-bit blocks of 32 (MatMulNBits, int8 activations: the
-    engine's own arithmetic)."""
-    import onnx
-
-    from khabar.embed.export import export_onnx
-    from khabar.embed.onnx import ONNX_FILE
-
-    fused = ensure_model() / ONNX_FILE  # the file `khabar export-model --onnx` writes
-    if not fused.exists():
-        export_onnx(ensure_model())
-    if kind == "fp32":
-        return fused
-    final = CACHE / f"e5-small-{kind}.onnx"
-    if final.exists():
-        return final
-    if kind == "int8":
-        from onnxruntime.quantization import QuantType, quantize_dynamic
-
-        quantize_dynamic(
-            str(fused),
-            str(final),
-            weight_type=QuantType.QInt8,
-            per_channel=True,
-            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
-        )
-    else:
-        from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
-
-        quantizer = MatMulNBitsQuantizer(
-            onnx.load(str(fused)), block_size=32, is_symmetric=True, accuracy_level=4
-        )
-        quantizer.process()
-        quantizer.model.save_model_to_file(str(final), use_external_data_format=False)
-    return final
-
-
-def khabar_onnx() -> tuple[Embed, Callable[[str, bool], int]]:
+    """khabar's own ONNX encoder (`--model onnx:DIR`: token-capped batches, turns) on one
+    of the graphs below."""
     from khabar.embed.onnx import OnnxEncoder
 
-    _onnx_model("fp32")
-    encoder = OnnxEncoder(ensure_model(), threads=THREADS)
+    model = ensure_model()
+    encoder = OnnxEncoder(model, threads=THREADS, graph=str(_onnx_model(kind).relative_to(model)))
 
     def embed(items: list[str], is_query: bool) -> np.ndarray[Any, Any]:
         return encoder.embed_queries(items) if is_query else encoder.embed_passages(items)
 
     return embed, _token_counter()
+
+
+def _onnx_model(kind: str) -> Path:
+    """The ONNX graph of `khabar export-model --onnx` (attention, LayerNorm and Gelu fused
+    by onnxruntime's BERT optimiser; int8 except the FFN output projections), or the same
+    graph in fp32, or int8 in every MatMul."""
+    from khabar.embed.export import export_onnx
+    from khabar.embed.onnx import ONNX_FILE
+
+    model = ensure_model()
+    path = model / ONNX_FILE if kind == "int8" else model / "onnx" / f"{kind}.onnx"
+    if not path.exists():
+        export_onnx(model, target=path, quantize=kind)
+    return path
 
 
 def load(name: str) -> tuple[Embed, Callable[[str, bool], int]]:
@@ -210,10 +157,10 @@ def load(name: str) -> tuple[Embed, Callable[[str, bool], int]]:
         return bundled(2)
     if name in ("st-fp32", "st-int8"):
         return sentence_transformers(quantize=name == "st-int8")
-    if name == "khabar-onnx":  # khabar's own onnx:DIR encoder, as `--model onnx:DIR` runs it
-        return khabar_onnx()
-    if name.startswith("onnx-"):
-        return onnx_runtime(name.split("-", 1)[1])
+    if name == "khabar-onnx":  # the graph `khabar export-model --onnx` writes
+        return onnx_runtime("int8")
+    if name in ("onnx-fp32", "onnx-int8-all"):
+        return onnx_runtime("none" if name == "onnx-fp32" else "int8-all")
     raise SystemExit(f"unknown engine {name}")
 
 
@@ -264,7 +211,7 @@ def main() -> None:
         print(json.dumps(run_engine(args.one)))
         return
     if args.prepare:  # build every model file first, so that no timed process builds one
-        for kind in ("fp32", "int8", "q4"):
+        for kind in ("none", "int8", "int8-all"):
             _onnx_model(kind)
         return
     subprocess.run([sys.executable, __file__, "--prepare"], check=True, capture_output=True)

