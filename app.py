@@ -20,7 +20,13 @@ def main() -> int:
         from khabar.service import Khabar, choose_model
         from khabar.web import serve
 
-        model = choose_model(settings["index"], settings["model"], settings["export_dir"], True)
+        model = choose_model(
+            settings["index"],
+            settings["model"],
+            settings["export_dir"],
+            True,
+            build=settings["fast_engine"],
+        )
         service = Khabar.open(settings["index"], model=model)
         report = service.ensure_samples()
         if report is not None:

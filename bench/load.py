@@ -8,8 +8,12 @@ uniformly from 0.5-1.5 s (a person in a wiki, not a flood), for --seconds. For 1
 clients: requests/s, errors, and p50/p95/p99 latency. A separate closed-loop run (no think
 time) gives the saturation throughput.
 
-Run: python bench/load.py [--seconds 30] [--engine bundled|onnx]; writes
-bench/results/load.json (bundled engine) or load-onnx.json (the ONNX engine).
+Clients start spread over the first 1.5 s (one think time), as people arrive, not all at
+the same instant.
+
+Run: python bench/load.py [--seconds 30] [--engine onnx|bundled]; writes
+bench/results/load.json (the ONNX engine, the server's default) or load-bundled.json (the
+bundled engine, `fast_engine = false`).
 """
 
 from __future__ import annotations
@@ -44,7 +48,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def prepare_index(folder: Path) -> None:
+def prepare_index(folder: Path, env: dict[str, str]) -> None:
     cached = HERE / ".cache" / "xquad-index"
     if (cached / "manifest.json").exists():
         shutil.copytree(cached, folder)
@@ -73,6 +77,7 @@ def prepare_index(folder: Path) -> None:
                 "--quiet",
             ],
             check=True,
+            env=env,
         )
     subprocess.run(
         [
@@ -86,6 +91,7 @@ def prepare_index(folder: Path) -> None:
             str(ROOT / "src" / "khabar" / "samples"),
         ],
         check=True,
+        env=env,
     )
 
 
@@ -107,6 +113,8 @@ async def client(
     latencies: list[float],
     errors: list[str],
 ) -> None:
+    if think:  # clients arrive spread over one think time, not all at the same instant
+        await asyncio.sleep(rng.uniform(0, 1.5))
     while time.monotonic() < until:
         question = rng.choice(pool)
         started = time.perf_counter()
@@ -180,24 +188,22 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument(
         "--engine",
-        choices=("bundled", "onnx"),
-        default="bundled",
-        help="the server's engine: bundled, or the ONNX engine from bench/.cache/e5-small-st "
-        "(written by bench/encoders.py or `khabar export-model bench/.cache/e5-small-st --onnx`)",
+        choices=("onnx", "bundled"),
+        default="onnx",
+        help="the server's engine: onnx (the default; built in bench/.cache/engine before the "
+        "server starts answering) or bundled",
     )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="khabar-load-"))
     folder = work / "index"
-    prepare_index(folder)
     port = free_port()
     env = {**os.environ, "KHABAR_API_TOKEN": TOKEN, "KHABAR_INDEX": str(folder)}
     if args.engine == "onnx":
-        export = HERE / ".cache" / "e5-small-st"
-        if not (export / "onnx" / "model.onnx").exists():
-            raise SystemExit(f"no ONNX engine in {export}: run bench/encoders.py first")
-        env["KHABAR_EXPORT_DIR"] = str(export)
+        env["KHABAR_EXPORT_DIR"] = str(HERE / ".cache" / "engine")
+        env["KHABAR_FAST_ENGINE"] = "true"
     else:
         env["KHABAR_MODEL"] = "bundled"
+    prepare_index(folder, env)
     server = subprocess.Popen(
         [sys.executable, "-m", "khabar.cli", "serve", "--port", str(port)],
         env=env,
@@ -228,7 +234,7 @@ def main() -> None:
         server.send_signal(signal.SIGINT)
         server.wait(timeout=30)
         shutil.rmtree(work, ignore_errors=True)
-    out = HERE / "results" / ("load.json" if args.engine == "bundled" else "load-onnx.json")
+    out = HERE / "results" / ("load.json" if args.engine == "onnx" else "load-bundled.json")
     out.write_text(
         json.dumps(
             {

@@ -14,7 +14,9 @@ from khabar.service import Khabar
 # The CLI runs indexing on the ONNX engine when `khabar export-model --onnx` has written it
 # to the export folder: pin the tests (and their subprocesses) to an empty one, so that a
 # developer's own export never changes what they measure. test_export.py tests that choice.
+# Nor is the ONNX engine built there on first use: test_engine.py tests that.
 os.environ["KHABAR_EXPORT_DIR"] = str(Path(__file__).resolve().parent / "artifacts" / "no-export")
+os.environ["KHABAR_FAST_ENGINE"] = "false"
 
 SAMPLE = Path(__file__).resolve().parents[1] / "src" / "khabar" / "samples"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"

@@ -213,3 +213,18 @@ def test_repair_rebuilds_a_damaged_index(sample_index: Path, tmp_path: Path) -> 
     assert khabar("ask", "Putin", "--index", str(index)).returncode == 0
     again = khabar("repair", "--index", str(index))
     assert "nothing to rebuild" in again.stdout
+
+
+def test_a_bulk_add_lists_twenty_articles_and_counts_the_rest(tmp_path: Path) -> None:
+    bulk = tmp_path / "many.jsonl"
+    bulk.write_text(
+        "\n".join(
+            json.dumps({"id": f"n{i}", "title": f"خبر {i}", "text": f"نص الخبر رقم {i}."})
+            for i in range(23)
+        ),
+        encoding="utf-8",
+    )
+    added = khabar("add", str(bulk), "--index", str(tmp_path / "index"), "--quiet")
+    assert added.returncode == 0, added.stderr
+    assert added.stdout.count("  added: ") == 20
+    assert "… and 3 more added" in added.stdout and "added 23," in added.stdout

@@ -22,7 +22,6 @@ MIN_COSINE = 0.99
 def exported(tmp_path_factory: pytest.TempPathFactory) -> Path:
     pytest.importorskip("sentence_transformers", reason="needs the st extra")
     pytest.importorskip("sentencepiece", reason="needs the st extra")
-    pytest.importorskip("onnxruntime", reason="needs the onnx extra")
     folder = tmp_path_factory.mktemp("export") / "e5-small"
     result = subprocess.run(
         [sys.executable, "-m", "khabar.cli", "export-model", str(folder), "--onnx"],
@@ -157,18 +156,6 @@ def test_dequantize_q4_reads_nibbles_as_the_engine_does() -> None:
     row = dequantize_q4(block, 1, 32)[0]
     expected = np.concatenate([np.arange(16) - 8, (15 - np.arange(16)) - 8]) * 0.5
     assert row.dtype == np.float32 and np.array_equal(row, expected.astype(np.float32))
-
-
-def test_the_onnx_engine_is_the_bundled_engine_faster(exported: Path) -> None:
-    from khabar.embed import load_encoder
-
-    bundled, onnx = load_encoder("bundled"), load_encoder(f"onnx:{exported}")
-    assert (onnx.name, onnx.fingerprint, onnx.dim) == (bundled.name, bundled.fingerprint, 384)
-    passages, english, arabic = xquad_texts(every=20)
-    for texts, queries in ((passages, False), (english, True), (arabic, True)):
-        a = onnx.embed_queries(texts) if queries else onnx.embed_passages(texts)
-        b = bundled.embed_queries(texts) if queries else bundled.embed_passages(texts)
-        assert float((a * b).sum(axis=1).min()) >= MIN_COSINE
 
 
 def test_indexing_uses_the_onnx_engine_when_exported(exported: Path, tmp_path: Path) -> None:

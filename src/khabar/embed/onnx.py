@@ -44,7 +44,8 @@ class OnnxEncoder:
             from tokenizers import Tokenizer
         except ImportError as exc:
             raise BackendMissingError(
-                f'model onnx:{folder} needs the onnx extra: pip install -e ".[onnx]"'
+                f"model onnx:{folder} needs onnxruntime and tokenizers: "
+                "pip install onnxruntime tokenizers"
             ) from exc
         model = folder / graph
         about = folder / "khabar-export.json"
@@ -66,6 +67,10 @@ class OnnxEncoder:
         if threads:
             options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
+        import os
+
+        if os.environ.get("XSPIN") == "0":
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session: Any = ort.InferenceSession(
             str(model), options, providers=["CPUExecutionProvider"]
         )
