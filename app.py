@@ -20,14 +20,7 @@ def main() -> int:
         from khabar.service import Khabar, choose_model
         from khabar.web import serve
 
-        model = choose_model(
-            settings["index"],
-            settings["model"],
-            settings["export_dir"],
-            True,
-            build=settings["fast_engine"],
-        )
-        service = Khabar.open(settings["index"], model=model)
+        service = Khabar.open(settings["index"], model=choose_model(settings, fast=True))
         report = service.ensure_samples()
         if report is not None:
             print(f"built {settings['index']} from the bundled sample ({report.seconds:.1f}s)")

@@ -7,11 +7,11 @@ Engines (each run in its own process, so that its peak memory is its own):
                 the baseline a user would pick
   st-int8       the same with torch's dynamic int8 quantisation of the Linear layers
   onnx-fp32     khabar's ONNX encoder (`--model onnx:DIR`: ONNX Runtime, tokens from
-                `tokenizers`, batches of at most 512 tokens) on the model exported to ONNX
-                and fused by onnxruntime's BERT optimiser (attention, LayerNorm, Gelu), fp32
+                `tokenizers`, batches of at most 512 tokens) on khabar's ONNX graph of the
+                model (ONNX Runtime's fused attention, LayerNorm and Gelu operators), fp32
   onnx-int8-all the same, dynamic int8 per channel in every MatMul
-  khabar-onnx   the same, int8 except the 12 FFN output projections: the graph that
-                `khabar export-model --onnx` writes
+  khabar-onnx   the same, int8 except the 12 FFN output projections: the ONNX engine
+                khabar builds and uses by default
 (sentence-transformers' own ONNX backend needs optimum, whose current release pins
 transformers 4 and would downgrade this environment)
 
@@ -22,8 +22,8 @@ question latency (median and p95), peak RSS of the process, paragraph-level reca
 all 2 × 1,190 XQuAD questions against the 240 passages, and the cosine of its vectors to the
 bundled engine's.
 
-Run: python bench/encoders.py [--engines bundled,st-fp32,...]; needs the st and onnx
-extras. Writes bench/results/encoders.json.
+Run: python bench/encoders.py [--engines bundled,st-fp32,...]; needs the st extra.
+Writes bench/results/encoders.json.
 """
 
 from __future__ import annotations
@@ -137,9 +137,8 @@ def onnx_runtime(kind: str) -> tuple[Embed, Callable[[str, bool], int]]:
 
 
 def _onnx_model(kind: str) -> Path:
-    """The ONNX graph of `khabar export-model --onnx` (attention, LayerNorm and Gelu fused
-    by onnxruntime's BERT optimiser; int8 except the FFN output projections), or the same
-    graph in fp32, or int8 in every MatMul."""
+    """khabar's ONNX graph of the model (khabar.embed.graph): "int8" (the engine's: int8
+    except the FFN output projections), "none" (fp32) or "int8-all"."""
     from khabar.embed.export import export_onnx
     from khabar.embed.onnx import ONNX_FILE
 
@@ -157,7 +156,7 @@ def load(name: str) -> tuple[Embed, Callable[[str, bool], int]]:
         return bundled(2)
     if name in ("st-fp32", "st-int8"):
         return sentence_transformers(quantize=name == "st-int8")
-    if name == "khabar-onnx":  # the graph `khabar export-model --onnx` writes
+    if name == "khabar-onnx":  # the engine khabar builds and uses
         return onnx_runtime("int8")
     if name in ("onnx-fp32", "onnx-int8-all"):
         return onnx_runtime("none" if name == "onnx-fp32" else "int8-all")

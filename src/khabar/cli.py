@@ -194,11 +194,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _open(settings: dict[str, Any], rebuild_damaged: bool = False, fast: bool = False) -> Any:
-    from khabar.service import Khabar
+    from khabar.service import Khabar, choose_model
 
     return Khabar.open(
         settings["index"],
-        model=_model(settings, fast),
+        model=choose_model(settings, fast),
         max_chars=settings["max_chars"],
         max_file_bytes=settings["max_file_bytes"],
         url_allow_networks=[
@@ -206,18 +206,6 @@ def _open(settings: dict[str, Any], rebuild_damaged: bool = False, fast: bool = 
         ],
         url_timeout=settings["url_timeout"],
         rebuild_damaged=rebuild_damaged,
-    )
-
-
-def _model(settings: dict[str, Any], fast: bool) -> str | None:
-    from khabar.service import choose_model
-
-    return choose_model(
-        settings["index"],
-        settings["model"],
-        settings["export_dir"],
-        fast,
-        build=settings["fast_engine"],
     )
 
 
@@ -410,6 +398,7 @@ def _cmd_eval(args: argparse.Namespace, settings: dict[str, Any]) -> int:
     from tqdm import tqdm
 
     from khabar.evaluate import evaluate, load_eval_set, parse_range
+    from khabar.service import choose_model
 
     if args.k < 1:
         raise KhabarError(f"-k must be at least 1, not {args.k}")
@@ -429,7 +418,7 @@ def _cmd_eval(args: argparse.Namespace, settings: dict[str, Any]) -> int:
         k=args.k,
         progress=progress,
         on_question=lambda: asking.update(),
-        model=_model({**settings, "index": ""}, fast=True),
+        model=choose_model({**settings, "index": ""}, fast=True),
     )
     bar.close()
     asking.close()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
@@ -87,20 +87,19 @@ def model_of_index(folder: Path) -> str:
     return encoder[len(prefix) :] if encoder.startswith(prefix) else BUNDLED
 
 
-def choose_model(
-    index: Path | str, model: str, export_dir: str, fast: bool, build: bool = False
-) -> str | None:
-    """The encoder to open ``index`` with: the ``model`` setting if given; else, for
-    indexing and serving (``fast``), the ONNX engine in ``export_dir`` when the index is
-    (or will be) the bundled model's: the same vectors, faster (bench/encoders.py),
-    built there first with ``build`` (the fast_engine setting). None: the index's own,
-    or bundled."""
+def choose_model(settings: Mapping[str, Any], fast: bool) -> str | None:
+    """The encoder to open the ``index`` setting with: the ``model`` setting if given;
+    else, for indexing and serving (``fast``), the ONNX engine in ``export_dir`` when the
+    index is (or will be) the bundled model's: the same vectors, faster
+    (bench/encoders.py), built there first when ``fast_engine`` is on. None: the index's
+    own, or bundled."""
     from khabar.embed.base import BUNDLED, fast_model
 
-    if model:
-        return model
-    if fast and (not str(index) or model_of_index(Path(index)) == BUNDLED):
-        return fast_model(export_dir, build=build)
+    if settings["model"]:
+        return str(settings["model"])
+    index = str(settings["index"])
+    if fast and (not index or model_of_index(Path(index)) == BUNDLED):
+        return fast_model(settings["export_dir"], build=settings["fast_engine"])
     return None
 
 

