@@ -7,11 +7,18 @@ Engines (each run in its own process, so that its peak memory is its own):
                 the baseline a user would pick
   st-int8       the same with torch's dynamic int8 quantisation of the Linear layers
   onnx-fp32     khabar's ONNX encoder (`--model onnx:DIR`: ONNX Runtime, tokens from
-                `tokenizers`, batches of at most 512 tokens) on khabar's ONNX graph of the
-                model (ONNX Runtime's fused attention, LayerNorm and Gelu operators), fp32
-  onnx-int8-all the same, dynamic int8 per channel in every MatMul
-  khabar-onnx   the same, int8 except the 12 FFN output projections: the ONNX engine
-                khabar builds and uses by default
+                `tokenizers`, batches of at most 512 tokens, two sessions side by side
+                with one core each) on khabar's ONNX graph of the model (ONNX Runtime's
+                fused attention, LayerNorm and Gelu operators), fp32
+  onnx-int8-all the same, dynamic int8 (per-tensor activations, per-channel weights) in
+                every MatMul
+  onnx-int8-ffn-fp32  the same, except the 12 FFN output projections in fp32 (khabar's
+                engine before 2026-12)
+  onnx-int8-per-token  the same, the FFN output projections int8 per token
+  khabar-onnx-1session  khabar's engine graph (that, and the inputs of the attention and
+                FFN input projections smoothed per channel) in one session on both cores
+  khabar-onnx   the same graph, two sessions side by side: the engine khabar builds and
+                uses by default
 (sentence-transformers' own ONNX backend needs optimum, whose current release pins
 transformers 4 and would downgrade this environment)
 
@@ -19,8 +26,9 @@ Texts: the 240 XQuAD Arabic passages ("passage: " prompt), and 300 short questio
 English, 150 Arabic) asked one at a time. For each engine: indexing throughput
 (passages/s and tokens/s, tokens counted by the model's tokenizer with the prompt), single-
 question latency (median and p95), peak RSS of the process, paragraph-level recall@1 over
-all 2 × 1,190 XQuAD questions against the 240 passages, and the cosine of its vectors to the
-bundled engine's.
+all 2 × 1,190 XQuAD questions against the 240 passages, the least cosine of its passage
+vectors to the bundled engine's, and the mean of 1 - cosine to the fp32 ONNX graph's (how
+much quantisation moved them).
 
 Run: python bench/encoders.py [--engines bundled,st-fp32,...]; needs the st extra.
 Writes bench/results/encoders.json.
@@ -54,6 +62,9 @@ ENGINES = (
     "st-int8",
     "onnx-fp32",
     "onnx-int8-all",
+    "onnx-int8-ffn-fp32",
+    "onnx-int8-per-token",
+    "khabar-onnx-1session",
     "khabar-onnx",
 )
 THREADS = 2
@@ -122,13 +133,14 @@ def _token_counter() -> Callable[[str, bool], int]:
     return lambda text, q: len(tok.encode(("query: " if q else "passage: ") + text).ids)
 
 
-def onnx_runtime(kind: str) -> tuple[Embed, Callable[[str, bool], int]]:
+def onnx_runtime(kind: str, sessions: int = 2) -> tuple[Embed, Callable[[str, bool], int]]:
     """khabar's own ONNX encoder (`--model onnx:DIR`: token-capped batches, turns) on one
     of the graphs below."""
     from khabar.embed.onnx import OnnxEncoder
 
     model = ensure_model()
-    encoder = OnnxEncoder(model, threads=THREADS, graph=str(_onnx_model(kind).relative_to(model)))
+    graph = str(_onnx_model(kind).relative_to(model))
+    encoder = OnnxEncoder(model, threads=THREADS, graph=graph, sessions=sessions)
 
     def embed(items: list[str], is_query: bool) -> np.ndarray[Any, Any]:
         return encoder.embed_queries(items) if is_query else encoder.embed_passages(items)
@@ -137,8 +149,8 @@ def onnx_runtime(kind: str) -> tuple[Embed, Callable[[str, bool], int]]:
 
 
 def _onnx_model(kind: str) -> Path:
-    """khabar's ONNX graph of the model (khabar.embed.graph): "int8" (the engine's: int8
-    except the FFN output projections), "none" (fp32) or "int8-all"."""
+    """khabar's ONNX graph of the model (khabar.embed.graph): "int8" (the engine's),
+    "int8-per-token", "int8-ffn-fp32", "int8-all" or "none" (fp32)."""
     from khabar.embed.export import export_onnx
     from khabar.embed.onnx import ONNX_FILE
 
@@ -158,8 +170,16 @@ def load(name: str) -> tuple[Embed, Callable[[str, bool], int]]:
         return sentence_transformers(quantize=name == "st-int8")
     if name == "khabar-onnx":  # the engine khabar builds and uses
         return onnx_runtime("int8")
-    if name in ("onnx-fp32", "onnx-int8-all"):
-        return onnx_runtime("none" if name == "onnx-fp32" else "int8-all")
+    if name == "khabar-onnx-1session":
+        return onnx_runtime("int8", sessions=1)
+    graphs = {
+        "onnx-fp32": "none",
+        "onnx-int8-all": "int8-all",
+        "onnx-int8-ffn-fp32": "int8-ffn-fp32",
+        "onnx-int8-per-token": "int8-per-token",
+    }
+    if name in graphs:
+        return onnx_runtime(graphs[name])
     raise SystemExit(f"unknown engine {name}")
 
 
@@ -210,7 +230,7 @@ def main() -> None:
         print(json.dumps(run_engine(args.one)))
         return
     if args.prepare:  # build every model file first, so that no timed process builds one
-        for kind in ("none", "int8", "int8-all"):
+        for kind in ("none", "int8", "int8-per-token", "int8-ffn-fp32", "int8-all"):
             _onnx_model(kind)
         return
     subprocess.run([sys.executable, __file__, "--prepare"], check=True, capture_output=True)
@@ -227,6 +247,7 @@ def main() -> None:
         rows.append(row)
         print(json.dumps(row), flush=True)
     reference = np.load(CACHE / "enc-bundled-passages.npy") if "bundled" in args.engines else None
+    fp32 = np.load(CACHE / "enc-onnx-fp32-passages.npy") if "onnx-fp32" in args.engines else None
     baseline = next((r for r in rows if r["engine"] == "st-fp32"), None)
     gold = np.asarray(texts()["gold"])
     for row in rows:
@@ -242,6 +263,9 @@ def main() -> None:
                 other = float(np.mean((own_q @ reference.T).argmax(1) == gold))
                 row[f"recall@1_{lang}_bundled_questions"] = round(mixed, 4)
                 row[f"recall@1_{lang}_bundled_passages"] = round(other, 4)
+        if fp32 is not None:
+            vectors = np.load(CACHE / f"enc-{row['engine']}-passages.npy")
+            row["mean_1_minus_cosine_to_fp32"] = round(float(1 - (vectors * fp32).sum(1).mean()), 5)
         if baseline:
             row["throughput_x_st_fp32"] = round(row["tokens_per_s"] / baseline["tokens_per_s"], 2)
             row["latency_x_st_fp32"] = round(

@@ -102,7 +102,7 @@ def test_a_failed_question_batch_hands_the_others_back() -> None:
     turns = Turns()
     calls: list[list[str]] = []
 
-    def flaky(texts: list[str]) -> Any:
+    def flaky(texts: list[str], slot: int) -> Any:
         calls.append(texts)
         if "bad" in texts:
             raise RuntimeError("engine failed")
@@ -113,3 +113,75 @@ def test_a_failed_question_batch_hands_the_others_back() -> None:
     assert turns.questions(["good"], flaky).shape == (1, 2)
     with turns.batch():  # the engine is free again
         pass
+
+
+def test_two_slots_run_two_batches_at_once_and_questions_take_the_first_free_one() -> None:
+    turns = Turns(slots=2)
+    running: list[int] = []
+    most = [0]
+    lock = threading.Lock()
+    question_slot: list[int] = []
+    started = threading.Event()
+
+    def indexing_batch() -> None:
+        with turns.batch() as slot:
+            with lock:
+                running.append(slot)
+                most[0] = max(most[0], len(running))
+            started.set()
+            time.sleep(0.1)
+            with lock:
+                running.remove(slot)
+
+    def embed(texts: list[str], slot: int) -> Any:
+        question_slot.append(slot)
+        return np.zeros((len(texts), 2), dtype=np.float32)
+
+    jobs = [threading.Thread(target=indexing_batch) for _ in range(6)]
+    for job in jobs:
+        job.start()
+    started.wait(5)
+    turns.questions(["q"], embed)
+    for job in jobs:
+        job.join()
+    assert most[0] == 2  # two batches ran side by side, never more
+    assert question_slot and question_slot[0] in (0, 1)
+
+
+def test_a_question_another_caller_is_embedding_waits_for_it_even_when_a_slot_frees() -> None:
+    """Two slots, both indexing; two questions wait. The first slot to free takes both
+    questions; when the second frees, the other asker must wait for that call, not take
+    the slot for nothing."""
+    turns = Turns(slots=2)
+    release = [threading.Event(), threading.Event()]
+    holding = threading.Barrier(3)
+    calls: list[list[str]] = []
+
+    def indexing_batch(n: int) -> None:
+        with turns.batch():
+            holding.wait(5)
+            release[n].wait(5)
+
+    def embed(texts: list[str], slot: int) -> Any:
+        calls.append(texts)
+        release[1].set()  # the other slot frees while this call runs
+        time.sleep(0.1)
+        return np.arange(len(texts), dtype=np.float32).reshape(-1, 1) + 1
+
+    jobs = [threading.Thread(target=indexing_batch, args=(n,)) for n in (0, 1)]
+    for job in jobs:
+        job.start()
+    holding.wait(5)
+    results: dict[str, Any] = {}
+    askers = [
+        threading.Thread(target=lambda t=t: results.update({t: turns.questions([t], embed)}))
+        for t in ("a", "b")
+    ]
+    for asker in askers:
+        asker.start()
+    time.sleep(0.1)  # both questions are waiting
+    release[0].set()
+    for thread in [*jobs, *askers]:
+        thread.join(5)
+    assert calls == [["a", "b"]] or calls == [["b", "a"]]
+    assert sorted(float(r[0, 0]) for r in results.values()) == [1.0, 2.0]

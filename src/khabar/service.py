@@ -335,15 +335,14 @@ class Khabar:
                 todo_chunks.append(i)
                 todo_spans.extend(range(offset, offset + len(chunk.spans)))
             offset += len(chunk.spans)
-        if todo_chunks:
-            chunk_vectors[todo_chunks] = self.encoder.embed_passages(
-                [chunks[i].embed_text for i in todo_chunks]
-            )
         span_texts = [c.text[s.start : s.end] for c in chunks for s in c.spans]
-        if todo_spans:
-            span_vectors[todo_spans] = self.encoder.embed_passages(
-                [span_texts[i] for i in todo_spans]
+        if todo_chunks or todo_spans:
+            # one call, so that the engine can batch paragraphs and sentences together
+            vectors = self.encoder.embed_passages(
+                [chunks[i].embed_text for i in todo_chunks] + [span_texts[i] for i in todo_spans]
             )
+            chunk_vectors[todo_chunks] = vectors[: len(todo_chunks)]
+            span_vectors[todo_spans] = vectors[len(todo_chunks) :]
         report.embedded_paragraphs += len(todo_chunks)
         return PendingArticle(article, chunks, chunk_vectors, span_vectors)
 

@@ -63,7 +63,7 @@ class BundledEncoder:
         """
         if not texts:
             return np.empty((0, self.dim), dtype=np.float32)
-        return self._turns.questions(list(texts), lambda batch: self._encode(batch, True))
+        return self._turns.questions(list(texts), lambda batch, _slot: self._encode(batch, True))
 
     def embed_passages(self, texts: Sequence[str]) -> Vectors:
         """Embed passages with the "passage: " prefix, a small batch at a time; waiting

@@ -373,10 +373,14 @@ def tokenizer_json(model: EngineModel, charsmap: bytes) -> dict[str, Any]:
 def export_onnx(folder: Path, target: Path | None = None, quantize: str = "int8") -> Path:
     """Add the ONNX graph of the ``onnx:`` engine to an exported folder
     (``folder/onnx/model.onnx`` unless ``target`` is given); see khabar.embed.graph for
-    ``quantize``. No torch needed."""
-    from khabar.embed.graph import write_graph
+    ``quantize``. No torch needed. The engine's own graph in its own place is stamped as
+    current, so that khabar uses it as it would one it built (``fast_model``)."""
+    from khabar.embed.graph import write_graph, write_stamp
 
-    return write_graph(read_engine_model(engine_file()), target or folder / ONNX_FILE, quantize)
+    graph = write_graph(read_engine_model(engine_file()), target or folder / ONNX_FILE, quantize)
+    if target is None:
+        write_stamp(folder, quantize)
+    return graph
 
 
 def engine_files(model: EngineModel, source: Path) -> dict[str, Any]:

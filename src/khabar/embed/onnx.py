@@ -2,18 +2,19 @@
 
 DIR holds the bundled weights (dequantised) as an ONNX graph and the tokenizer, built by
 khabar on first use (khabar.embed.graph) or by ``khabar export-model DIR --onnx``. No torch
-at run time: tokens come
-from `tokenizers`, the encoder runs in ONNX Runtime, mean pooling and normalisation in
-NumPy. Its vectors are the bundled engine's (same weights, cosine ≥ 0.99; the encoder
+at run time: tokens come from `tokenizers`, the encoder runs in ONNX Runtime (two sessions
+side by side), mean pooling and normalisation in NumPy. Its vectors are the bundled
+engine's (same weights; int8, cosine ≥ 0.989 on every XQuAD passage; the encoder
 benchmark measures retrieval with either engine's vectors on either side), so it takes
 the bundled engine's name and fingerprint and serves the same indexes.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-from collections.abc import Callable, Sequence
+import os
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -24,22 +25,33 @@ from khabar.embed.turns import Turns
 from khabar.errors import BackendMissingError, ConfigError
 
 ONNX_FILE = "onnx/model.onnx"
-# Passages go in batches of at most this many tokens (padding included): on 2 cores
-# that is faster per token than bigger batches (bench/encoders.py), and a question
-# arriving meanwhile waits at most one such batch (about 0.1 s).
-BATCH_TOKENS = 512
+# Passages go in batches of at most this many tokens (padding included). With two sessions
+# on one core each, 256 to 768 tokens give the same throughput within 1.5%
+# (bench/encoders.py), and at 256 a question arriving meanwhile waits at most about 0.07 s
+# for a session to free.
+BATCH_TOKENS = 256
+# Sessions run side by side, each with its share of the cores: two batches at once on one
+# core each index about 11% faster than one batch at a time on both (bench/encoders.py), and
+# a question waits for the first of two sessions to free (bench/load.py).
+SESSIONS = 2
 MAX_TOKENS = 512
 PAD_ID = 1
-
-Turn = Callable[[], contextlib.AbstractContextManager[None]]
 
 
 class OnnxEncoder:
     """multilingual-e5-small (the bundled weights) on ONNX Runtime."""
 
-    def __init__(self, folder: Path, threads: int | None = None, graph: str = ONNX_FILE) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        threads: int | None = None,
+        graph: str = ONNX_FILE,
+        sessions: int = SESSIONS,
+    ) -> None:
         """``folder`` from ``khabar export-model --onnx``; ``graph`` another ONNX file of
-        the same model in it (the encoder benchmark compares several)."""
+        the same model in it (the encoder benchmark compares several); ``threads`` the
+        cores to use (default: all this process may use), shared by ``sessions`` sessions
+        of the graph that run batches side by side."""
         try:
             import onnxruntime as ort
             from tokenizers import Tokenizer
@@ -64,18 +76,19 @@ class OnnxEncoder:
         self.name = str(identity["name"])
         self.fingerprint = str(identity["fingerprint"])
         self.dim = int(identity["dim"])
+        cores = threads or usable_cores()
+        sessions = max(1, min(sessions, cores))
         options = ort.SessionOptions()
-        if threads:
-            options.intra_op_num_threads = threads
+        options.intra_op_num_threads = max(1, cores // sessions)
         options.inter_op_num_threads = 1
-        self._session: Any = ort.InferenceSession(
-            str(model), options, providers=["CPUExecutionProvider"]
-        )
+        self._sessions: list[Any] = [
+            ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+            for _ in range(sessions)
+        ]
         self._tokenizer: Any = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self._tokenizer.enable_truncation(MAX_TOKENS)
-        # One run at a time (ONNX Runtime already uses every core for one batch), questions
-        # first.
-        self._turns = Turns()
+        # One run per session at a time, questions first.
+        self._turns = Turns(slots=sessions)
 
     def embed_queries(self, texts: Sequence[str]) -> Vectors:
         """Vectors for questions ("query: " prompt); questions that arrive together are
@@ -83,32 +96,54 @@ class OnnxEncoder:
         if not texts:
             return np.empty((0, self.dim), dtype=np.float32)
         prompted = ["query: " + t for t in texts]
-        return self._turns.questions(prompted, lambda batch: self._embed(batch, None))
+
+        def embed(batch: list[str], slot: int) -> Vectors:
+            out = np.empty((len(batch), self.dim), dtype=np.float32)
+            encodings = self._tokenizer.encode_batch(batch)
+            lengths = [len(e.ids) for e in encodings]
+            for rows in token_batches(lengths, BATCH_TOKENS):
+                out[rows] = self._run(slot, encodings, lengths, rows)
+            return out
+
+        return self._turns.questions(prompted, embed)
 
     def embed_passages(self, texts: Sequence[str]) -> Vectors:
         """Vectors for passages ("passage: " prompt), in length-sorted batches of at most
-        BATCH_TOKENS tokens; waiting questions go before each next batch."""
-        return self._embed(["passage: " + t for t in texts], self._turns.batch)
-
-    def _embed(self, texts: list[str], turn: Turn | None) -> Vectors:
+        BATCH_TOKENS tokens, one per session at a time; waiting questions go before each
+        next batch."""
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         if not texts:
             return out
-        encodings = self._tokenizer.encode_batch(texts)
+        encodings = self._tokenizer.encode_batch(["passage: " + t for t in texts])
         lengths = [len(e.ids) for e in encodings]
-        for rows in token_batches(lengths, BATCH_TOKENS):
-            width = max(lengths[i] for i in rows)
-            ids = np.full((len(rows), width), PAD_ID, dtype=np.int64)
-            mask = np.zeros((len(rows), width), dtype=np.int64)
-            for r, i in enumerate(rows):
-                ids[r, : lengths[i]] = encodings[i].ids
-                mask[r, : lengths[i]] = 1
-            with turn() if turn else contextlib.nullcontext():
-                (hidden,) = self._session.run(None, {"input_ids": ids, "attention_mask": mask})
-            pooled = (hidden * mask[..., None]).sum(axis=1) / mask.sum(axis=1, keepdims=True)
-            norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-            out[rows] = pooled / np.maximum(norms, 1e-12)
+
+        def embed(rows: list[int]) -> None:
+            with self._turns.batch() as slot:
+                out[rows] = self._run(slot, encodings, lengths, rows)
+
+        batches = token_batches(lengths, BATCH_TOKENS)
+        if len(self._sessions) == 1 or len(batches) == 1:
+            for rows in batches:
+                embed(rows)
+        else:
+            with ThreadPoolExecutor(len(self._sessions)) as pool:
+                list(pool.map(embed, batches))  # re-raises a batch's error
         return out
+
+    def _run(self, slot: int, encodings: Any, lengths: list[int], rows: list[int]) -> Vectors:
+        """Mean-pooled, normalised vectors of the texts ``rows`` on session ``slot``."""
+        width = max(lengths[i] for i in rows)
+        ids = np.full((len(rows), width), PAD_ID, dtype=np.int64)
+        mask = np.zeros((len(rows), width), dtype=np.int64)
+        for r, i in enumerate(rows):
+            ids[r, : lengths[i]] = encodings[i].ids
+            mask[r, : lengths[i]] = 1
+        outputs = self._sessions[slot].run(None, {"input_ids": ids, "attention_mask": mask})
+        hidden: Vectors = outputs[0]
+        pooled = (hidden * mask[..., None]).sum(axis=1) / mask.sum(axis=1, keepdims=True)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        vectors: Vectors = (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
+        return vectors
 
 
 def token_batches(lengths: Sequence[int], max_tokens: int) -> list[list[int]]:
@@ -123,3 +158,10 @@ def token_batches(lengths: Sequence[int], max_tokens: int) -> list[list[int]]:
         else:
             batches.append([i])
     return batches
+
+
+def usable_cores() -> int:
+    """The cores this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1

@@ -56,7 +56,7 @@ class SentenceTransformerEncoder:
         if not texts:
             return np.empty((0, self.dim), dtype=np.float32)
         return self._turns.questions(
-            list(texts), lambda batch: self._encode(self._model.encode_query, batch)
+            list(texts), lambda batch, _slot: self._encode(self._model.encode_query, batch)
         )
 
     def embed_passages(self, texts: Sequence[str]) -> Vectors:
