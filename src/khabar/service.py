@@ -10,7 +10,6 @@ import hashlib
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,7 @@ from khabar.ingest.dates import parse_day
 from khabar.ingest.files import ReadContext
 from khabar.ingest.url import fetch_article, is_url, read_url
 from khabar.records import Answer, Article, Chunk
+from khabar.samples import sample_paths
 from khabar.search import SearchSettings, search
 from khabar.store import IndexStore
 from khabar.store.index import EncoderInfo, PendingArticle
@@ -101,12 +101,6 @@ def choose_model(settings: Mapping[str, Any], fast: bool) -> str | None:
     if fast and (not index or model_of_index(Path(index)) == BUNDLED):
         return fast_model(settings["export_dir"], build=settings["fast_engine"])
     return None
-
-
-def sample_paths() -> list[Path]:
-    """The sample articles bundled with the package."""
-    folder = resources.files("khabar") / "samples"
-    return sorted(Path(str(p)) for p in folder.iterdir() if p.name.endswith(".txt"))
 
 
 class Khabar:

@@ -17,7 +17,6 @@ over the XQuAD passages, bench/encoders.py):
 from __future__ import annotations
 
 from collections.abc import Sequence
-from importlib import resources
 from typing import Any
 
 import numpy as np
@@ -91,12 +90,12 @@ def smoothing(activation_range: Floats, w: Floats, alpha: float = SMOOTH_ALPHA) 
 
 def calibration_texts() -> list[str]:
     """The paragraphs of the sample articles bundled with khabar, as passages."""
-    folder = resources.files("khabar") / "samples"
+    from khabar.samples import sample_paths
+
     texts = []
-    for path in sorted(folder.iterdir(), key=lambda p: p.name):
-        if path.name.endswith(".txt"):
-            lines = path.read_text(encoding="utf-8").splitlines()
-            texts += ["passage: " + line.strip() for line in lines if line.strip()]
+    for path in sample_paths():
+        lines = path.read_text(encoding="utf-8").splitlines()
+        texts += ["passage: " + line.strip() for line in lines if line.strip()]
     return texts
 
 
