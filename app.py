@@ -20,7 +20,12 @@ def main() -> int:
         from khabar.service import Khabar, choose_model
         from khabar.web import serve
 
-        service = Khabar.open(settings["index"], model=choose_model(settings, fast=True))
+        service = Khabar.open(
+            settings["index"],
+            model=choose_model(settings, fast=True),
+            second_model=settings["second_model"] or None,
+            second_weight=settings["second_weight"],
+        )
         report = service.ensure_samples()
         if report is not None:
             print(f"built {settings['index']} from the bundled sample ({report.seconds:.1f}s)")

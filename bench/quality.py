@@ -1,10 +1,11 @@
 """Retrieval-quality ablation and tuning on XQuAD, with the product's own ranking code.
 
-Builds one index of all 48 XQuAD articles (240 Arabic passages; cached in
-bench/.cache), embeds every English and Arabic question once, then evaluates
-ranking settings. Tuning uses only the questions of articles 0–23; the chosen
-settings are then reported on the questions of articles 24–47 and on all 48
-(the passage pool is always all 240 passages).
+Builds two indexes of all 48 XQuAD articles (240 Arabic passages; cached in
+bench/.cache), one by multilingual-e5-small alone and one with the second model (USE
+multilingual) beside it, on the engine the product indexes with; embeds every
+English and Arabic question once per index, then evaluates ranking settings. Tuning
+uses only the questions of articles 0–23; the chosen settings are then reported on the
+questions of articles 24–47 and on all 48 (the passage pool is always all 240 passages).
 
 Run: python bench/quality.py [--sweep]; writes bench/results/quality.json.
 """
@@ -21,9 +22,12 @@ from typing import Any
 
 import numpy as np
 
+from khabar import config
+from khabar.embed.base import SECOND_NONE, SECOND_USE, SECOND_WEIGHT
+from khabar.embed.paired import PairedEncoder
 from khabar.evaluate import EvalQuestion, build_index, load_eval_set, run_questions
 from khabar.search import SearchSettings, search
-from khabar.service import Khabar
+from khabar.service import Khabar, choose_model
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data" / "xquad"
@@ -35,16 +39,19 @@ def split(questions: tuple[EvalQuestion, ...], articles: set[int]) -> list[int]:
     return [i for i, q in enumerate(questions) if int(q.passage_id[1:4]) in articles]
 
 
-def open_index() -> Khabar:
+def open_index(second: str = SECOND_USE) -> Khabar:
+    """The cached index of all XQuAD passages, by the default engine, with or without the
+    second model."""
     eval_set = load_eval_set(DATA / "xquad.ar.json")
-    folder = CACHE / "xquad-index"
+    folder = CACHE / f"xquad-index-{second}"
+    model = choose_model({**config.resolve(), "index": ""}, fast=True)
     if (folder / "manifest.json").exists():
-        service = Khabar.open(folder)
+        service = Khabar.open(folder, model=model, second_model=second)
         if service.store.db.counts()[0] == len(eval_set.passages):
             return service
         service.close()
     started = time.perf_counter()
-    service, rate = build_index(eval_set, folder)
+    service, rate = build_index(eval_set, folder, model=model, second_model=second)
     print(
         f"indexed {len(eval_set.passages)} passages in {time.perf_counter() - started:.0f}s "
         f"({rate:.2f} passages/s)"
@@ -53,7 +60,9 @@ def open_index() -> Khabar:
 
 
 def query_vectors(service: Khabar, name: str, texts: list[str]) -> np.ndarray[Any, Any]:
-    path = CACHE / f"questions-{name}.npy"
+    encoder = service.encoder
+    tag = f"paired-{encoder.second_weight}" if isinstance(encoder, PairedEncoder) else "first"
+    path = CACHE / f"questions-{tag}-{name}.npy"
     if path.exists():
         vectors = np.load(path, allow_pickle=False)
         if len(vectors) == len(texts):
@@ -61,6 +70,16 @@ def query_vectors(service: Khabar, name: str, texts: list[str]) -> np.ndarray[An
     vectors = service.encoder.embed_queries(texts)
     np.save(path, vectors, allow_pickle=False)
     return vectors
+
+
+def reweighted(
+    service: Khabar, vectors: np.ndarray[Any, Any], weight: float
+) -> np.ndarray[Any, Any]:
+    """Question vectors of the paired encoder with another weight for the second model."""
+    assert isinstance(service.encoder, PairedEncoder)
+    out = vectors.copy()
+    out[:, service.encoder.first.dim :] *= weight / service.encoder.second_weight
+    return out
 
 
 def score(ranks: list[int], idx: list[int]) -> dict[str, float]:
@@ -75,19 +94,19 @@ def score(ranks: list[int], idx: list[int]) -> dict[str, float]:
 
 
 def latency(
-    service: Khabar,
     sets: dict[str, tuple[EvalQuestion, ...]],
-    baseline: SearchSettings,
-    default: SearchSettings,
+    baseline: tuple[Khabar, SearchSettings],
+    default: tuple[Khabar, SearchSettings],
     n: int = 150,
 ) -> dict[str, float]:
-    """Median end-to-end question time (embedding included), interleaving the two settings."""
+    """Median end-to-end question time (embedding included), interleaving the two setups:
+    paragraph vectors of the first model alone, and the default ranking."""
     times: dict[str, list[float]] = {"paragraph_only": [], "default": []}
     pair = (("paragraph_only", baseline), ("default", default))
     for qs in sets.values():
         for j, q in enumerate(qs[:n]):
             # alternate which goes first, so that neither pays for the other's warm-up
-            for label, settings in pair if j % 2 else pair[::-1]:
+            for label, (service, settings) in pair if j % 2 else pair[::-1]:
                 started = time.perf_counter()
                 service.rank_articles(q.text, 10, settings=settings)
                 times[label].append((time.perf_counter() - started) * 1000)
@@ -134,7 +153,7 @@ def calibrate(
             "answerable_flagged": round(flagged_present / len(idx), 3),
         }
 
-    grid = np.round(np.arange(0.70, 0.95, 0.0025), 4)
+    grid = np.round(np.arange(np.quantile(a, 0.05), np.quantile(p, 0.5), 0.0025), 4)
     allowed = [t for t in grid if stats(float(t), parts["tune"])["answerable_flagged"] <= 0.10]
     best = max(allowed, key=lambda t: stats(float(t), parts["tune"])["f1"])
     return {"threshold": float(best), **{k: stats(float(best), v) for k, v in parts.items()}}
@@ -145,13 +164,15 @@ def main() -> None:
     parser.add_argument("--sweep", action="store_true", help="also sweep the fusion weights")
     args = parser.parse_args()
     CACHE.mkdir(exist_ok=True)
-    service = open_index()
+    services = {second: open_index(second) for second in (SECOND_NONE, SECOND_USE)}
     sets = {
         "en": load_eval_set(DATA / "xquad.ar.json", DATA / "xquad.en.json").questions,
         "ar": load_eval_set(DATA / "xquad.ar.json").questions,
     }
     vectors = {
-        name: query_vectors(service, name, [q.text for q in qs]) for name, qs in sets.items()
+        (second, name): query_vectors(service, name, [q.text for q in qs])
+        for second, service in services.items()
+        for name, qs in sets.items()
     }
     splits = {
         name: {
@@ -162,56 +183,92 @@ def main() -> None:
         for name, qs in sets.items()
     }
 
-    def run(settings: SearchSettings, name: str) -> tuple[list[int], float]:
-        ranks, _, ms = run_questions(service, sets[name], 10, settings, vectors[name])
+    def run(
+        settings: SearchSettings, name: str, second: str = SECOND_USE, weight: float | None = None
+    ) -> tuple[list[int], float]:
+        service, q = services[second], vectors[(second, name)]
+        if weight is not None:
+            q = reweighted(service, q, weight)
+        ranks, _, ms = run_questions(service, sets[name], 10, settings, q)
         return ranks, statistics.median(ms)
 
     base = SearchSettings()
     dense_only = replace(base, lexical_weight_arabic=0.0, lexical_weight_other=0.0)
+    # (index, search settings) of each row: one leg more per row
     ablation = {
-        "paragraph vectors only": replace(dense_only, span_weight=0.0),
-        "+ best sentence": replace(dense_only, use_clauses=False),
-        "+ best sentence or clause": dense_only,
-        "+ BM25, reciprocal rank (weight 1)": replace(
-            base, fusion="rrf", lexical_weight_arabic=1.0, lexical_weight_other=0.0
+        "paragraph vectors only": (SECOND_NONE, replace(dense_only, span_weight=0.0)),
+        "+ best sentence": (SECOND_NONE, replace(dense_only, use_clauses=False)),
+        "+ best sentence or clause": (SECOND_NONE, dense_only),
+        "+ BM25, reciprocal rank (weight 1)": (
+            SECOND_NONE,
+            replace(base, fusion="rrf", lexical_weight_arabic=1.0, lexical_weight_other=0.0),
         ),
-        "+ BM25, interpolation (default)": base,
+        "+ BM25, interpolation": (SECOND_NONE, base),
+        "second model (USE) beside e5, paragraph vectors only": (
+            SECOND_USE,
+            replace(dense_only, span_weight=0.0),
+        ),
+        "second model, + best sentence or clause": (SECOND_USE, dense_only),
+        "second model, + BM25, interpolation (default)": (SECOND_USE, base),
     }
     results: dict[str, Any] = {"date": time.strftime("%Y-%m-%d"), "ablation": {}, "sweep": []}
     if args.sweep:
+        for w in [0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4]:
+            row: dict[str, Any] = {"second_weight": w}
+            for name in sets:
+                ranks, _ = run(base, name, weight=w)
+                row[name] = score(ranks, splits[name]["tune"])
+            results["sweep"].append(row)
+            print(row)
         sweeps = {
-            "ar": ("lexical_weight_arabic", [0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5]),
-            "en": ("lexical_weight_other", [0.0, 0.01, 0.02, 0.05, 0.1]),
+            "ar": ("lexical_weight_arabic", [0.0, 0.05, 0.1, 0.15, 0.2, 0.3]),
+            "en": ("lexical_weight_other", [0.0, 0.01, 0.02, 0.05]),
         }
         for name, (key, weights) in sweeps.items():
-            for w in weights:
-                ranks, _ = run(replace(base, **{key: w}), name)
-                row = {"questions": name, key: w, **score(ranks, splits[name]["tune"])}
+            for lw in weights:
+                ranks, _ = run(replace(base, **{key: lw}), name)
+                row = {"questions": name, key: lw, **score(ranks, splits[name]["tune"])}
                 results["sweep"].append(row)
                 print(row)
-            for w in [0.5, 1.0, 2.0] if name == "ar" else []:
-                ranks, _ = run(replace(base, fusion="rrf", lexical_weight_arabic=w), name)
-                row = {"questions": name, "rrf_weight": w, **score(ranks, splits[name]["tune"])}
-                results["sweep"].append(row)
-                print(row)
-    for label, settings in ablation.items():
-        entry: dict[str, Any] = {"settings": asdict(settings)}
+    for label, (second, settings) in ablation.items():
+        entry: dict[str, Any] = {"second_model": second, "settings": asdict(settings)}
         for name in sets:
-            ranks, ms = run(settings, name)
+            ranks, ms = run(settings, name, second)
             entry[name] = {part: score(ranks, idx) for part, idx in splits[name].items()}
             entry[name]["search_ms_p50"] = round(ms, 2)
         results["ablation"][label] = entry
         print(label, json.dumps({n: entry[n]["all"] for n in sets}))
-    results["latency"] = latency(service, sets, ablation["paragraph vectors only"], base)
+    first_only = ablation["paragraph vectors only"]
+    results["latency"] = latency(
+        sets, (services[first_only[0]], first_only[1]), (services[SECOND_USE], base)
+    )
     print("latency", results["latency"])
-    results["not_answered"] = {
-        name: calibrate(service, sets[name], vectors[name], splits[name], base) for name in sets
+    # The threshold of the first model alone, then of the pair; the second model's part of
+    # it is what the pair's adds, per unit of second_weight (answer.AnswerSettings).
+    results["not_answered_first_model"] = {
+        name: calibrate(
+            services[SECOND_NONE], sets[name], vectors[(SECOND_NONE, name)], splits[name], base
+        )
+        for name in sets
     }
+    results["not_answered"] = {
+        name: calibrate(
+            services[SECOND_USE], sets[name], vectors[(SECOND_USE, name)], splits[name], base
+        )
+        for name in sets
+    }
+    for name in sets:
+        first = results["not_answered_first_model"][name]["threshold"]
+        pair = results["not_answered"][name]["threshold"]
+        results["not_answered"][name]["second_part"] = round((pair - first) / SECOND_WEIGHT, 4)
+    results["second_weight"] = SECOND_WEIGHT
+    results["engine"] = services[SECOND_USE].engine
     print("not answered", json.dumps(results["not_answered"], indent=1))
     out = Path(__file__).parent / "results" / "quality.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    service.close()
+    for service in services.values():
+        service.close()
 
 
 if __name__ == "__main__":

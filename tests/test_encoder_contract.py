@@ -59,14 +59,15 @@ def test_index_built_with_a_sentence_transformers_model(tmp_path: Path) -> None:
     )
     service = Khabar.open(index, model=path)
     assert service.add_paths([article]).added == ["pipeline"]
-    assert service.store.manifest.encoder == f"sentence-transformers:{path}"
-    assert service.store.manifest.dim == 384
+    # the second model (USE multilingual) sits beside any first model
+    assert service.store.manifest.encoder == f"sentence-transformers:{path} + use-multilingual-v3"
+    assert service.store.manifest.dim == 384 + 512
     hit = service.ask("When will the pipeline cross Turkey?", k=1).hits[0]
     assert "gas pipeline" in hit.text
     service.close()
 
     reopened = Khabar.open(index)  # no model named: the index's own is used
-    assert reopened.encoder.name == f"sentence-transformers:{path}"
+    assert reopened.encoder.name == f"sentence-transformers:{path} + use-multilingual-v3"
     reopened.close()
     with pytest.raises(EncoderMismatchError, match="--model"):
         Khabar.open(index, model="bundled")
@@ -109,4 +110,6 @@ def test_cli_model_flag(tmp_path: Path) -> None:
     info = subprocess.run(
         [*cli, "info", "--json", "--index", index], capture_output=True, text=True, timeout=300
     )
-    assert json.loads(info.stdout)["encoder"] == f"sentence-transformers:{path}"
+    assert (
+        json.loads(info.stdout)["encoder"] == f"sentence-transformers:{path} + use-multilingual-v3"
+    )

@@ -252,5 +252,5 @@ def test_the_server_side_service_answers_with_the_onnx_engine(engine: Path, tmp_
     service.ensure_samples()
     answer = service.ask("ماذا قال بوتين عن إسرائيل؟", k=1)
     assert answer.hits[0].text.startswith("وجدد بوتين موقف موسكو")
-    assert service.info()["engine"] == "OnnxEncoder"
+    assert service.info()["engine"] == "OnnxEncoder + UseEncoder"
     service.close()

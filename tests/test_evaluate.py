@@ -98,7 +98,8 @@ def test_metrics_arithmetic() -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("questions", "floor_r1", "floor_mrr"),
-    [("xquad.en.json", 0.80, 0.87), (None, 0.89, 0.93)],
+    # the quality issue's goals, with the default settings (the second model on)
+    [("xquad.en.json", 0.85, 0.90), (None, 0.93, 0.95)],
 )
 def test_whole_xquad_quality(questions: str | None, floor_r1: float, floor_mrr: float) -> None:
     args = [str(DATA / "xquad.ar.json"), "--json", "--quiet"]

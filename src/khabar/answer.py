@@ -14,16 +14,23 @@ from khabar.text.tokenize import arabic_share
 @dataclass(frozen=True)
 class AnswerSettings:
     """When the best passage counts as an answer: its dense score (the mean of paragraph and
-    best-span cosine) must reach a threshold that depends on the question's script, since
-    cross-lingual cosines run lower. Calibrated on XQuAD with each question's own passage
-    left out of the index (bench/quality.py, README)."""
+    best-span score) must reach a threshold that depends on the question's script, since
+    cross-lingual cosines run lower. With a second model beside the first, the dense score
+    holds ``second_weight`` times the second model's cosine too, and so does the
+    threshold: ``min_score + second_weight × second_min_score``. Calibrated on XQuAD with
+    each question's own passage left out of the index (bench/quality.py, README)."""
 
-    min_score_arabic: float = 0.8325
-    min_score_other: float = 0.7675
+    min_score_arabic: float = 0.8319
+    min_score_other: float = 0.7676
+    second_min_score_arabic: float = 0.2307
+    second_min_score_other: float = 0.2527
+    second_weight: float = 0.0
 
     def threshold(self, question: str) -> float:
         """The threshold for this question."""
-        return self.min_score_arabic if arabic_share(question) >= 0.5 else self.min_score_other
+        if arabic_share(question) >= 0.5:
+            return self.min_score_arabic + self.second_weight * self.second_min_score_arabic
+        return self.min_score_other + self.second_weight * self.second_min_score_other
 
 
 def is_answered(question: str, best: ScoredChunk | None, settings: AnswerSettings) -> bool:

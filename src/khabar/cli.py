@@ -37,6 +37,16 @@ def _common(parser: argparse.ArgumentParser) -> None:
         "(default: the index's own, or bundled for a new index, run on the ONNX engine for "
         "indexing and serving when export_dir holds it; env KHABAR_MODEL)",
     )
+    _second_model(parser)
+
+
+def _second_model(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--second-model",
+        choices=["use", "none"],
+        help="a second model beside the first: 'use' (USE multilingual v3, bundled) or "
+        "'none' (default: the index's own, or use for a new index; env KHABAR_SECOND_MODEL)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -155,6 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME_OR_PATH",
         help="encoder to evaluate (default: bundled; env KHABAR_MODEL)",
     )
+    _second_model(ev)
 
     serve = sub.add_parser("serve", help="serve the web UI")
     _common(serve)
@@ -176,6 +187,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             cli={
                 "index": getattr(args, "index", None),
                 "model": getattr(args, "model", None),
+                "second_model": getattr(args, "second_model", None),
                 "k": getattr(args, "k", None),
                 "host": getattr(args, "host", None),
                 "port": getattr(args, "port", None),
@@ -199,6 +211,8 @@ def _open(settings: dict[str, Any], rebuild_damaged: bool = False, fast: bool = 
     return Khabar.open(
         settings["index"],
         model=choose_model(settings, fast),
+        second_model=settings["second_model"] or None,
+        second_weight=settings["second_weight"],
         max_chars=settings["max_chars"],
         max_file_bytes=settings["max_file_bytes"],
         url_allow_networks=[
@@ -227,8 +241,13 @@ LISTED = 20
 
 
 def _engine(service: Any) -> str:
-    names = {"BundledEncoder": "bundled engine", "OnnxEncoder": "ONNX engine"}
-    return names.get(type(service.encoder).__name__, "sentence-transformers")
+    names = {
+        "BundledEncoder": "bundled engine",
+        "OnnxEncoder": "ONNX engine",
+        "UseEncoder": "USE",
+        "SentenceTransformerEncoder": "sentence-transformers",
+    }
+    return " + ".join(names.get(part, part) for part in service.engine.split(" + "))
 
 
 def _print_report(report: Any, folder: Path, engine: str) -> int:
@@ -419,6 +438,8 @@ def _cmd_eval(args: argparse.Namespace, settings: dict[str, Any]) -> int:
         progress=progress,
         on_question=lambda: asking.update(),
         model=choose_model({**settings, "index": ""}, fast=True),
+        second_model=settings["second_model"] or None,
+        second_weight=settings["second_weight"],
     )
     bar.close()
     asking.close()

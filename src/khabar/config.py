@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from khabar.embed.base import SECOND_WEIGHT
 from khabar.errors import ConfigError
 
 
@@ -44,6 +45,19 @@ def _boolean(value: str) -> bool:
     if lowered in ("0", "false", "no", "off"):
         return False
     raise ValueError("must be true or false")
+
+
+def _share(value: str) -> float:
+    number = float(value)
+    if not 0.0 <= number <= 10.0:
+        raise ValueError("must be a number from 0 to 10")
+    return number
+
+
+def _second_model(value: str) -> str:
+    if value not in ("", "use", "none"):
+        raise ValueError("must be 'use' or 'none'")
+    return value
 
 
 def _networks(value: str) -> str:
@@ -86,6 +100,21 @@ SETTINGS: dict[str, Setting] = {
             "faster), building it in export_dir on first use (about 20 s, 430 MB); off: the "
             "bundled engine everywhere",
             _boolean,
+        ),
+        Setting(
+            "second_model",
+            "",
+            "a second model beside the first: 'use' (Universal Sentence Encoder, "
+            "multilingual v3, bundled; raises recall, bench/quality.py) or 'none'; empty: "
+            "the index's own ('use' for a new index)",
+            _second_model,
+        ),
+        Setting(
+            "second_weight",
+            SECOND_WEIGHT,
+            "how much the second model's cosine counts beside the first's (tuned on XQuAD; "
+            "takes effect without re-indexing)",
+            _share,
         ),
         Setting("k", 5, "how many passages to return", _positive_int),
         Setting("host", "127.0.0.1", "address the server listens on"),

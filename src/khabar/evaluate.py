@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from khabar.embed.base import SECOND_WEIGHT
 from khabar.errors import InputError
 from khabar.records import Article
 from khabar.search import SearchSettings
@@ -137,10 +138,17 @@ class EvalRun:
 
 
 def build_index(
-    eval_set: EvalSet, folder: Path, progress: Progress | None = None, model: str | None = None
+    eval_set: EvalSet,
+    folder: Path,
+    progress: Progress | None = None,
+    model: str | None = None,
+    second_model: str | None = None,
+    second_weight: float = SECOND_WEIGHT,
 ) -> tuple[Khabar, float]:
     """Index the passages into ``folder``; returns the service and passages per second."""
-    service = Khabar.open(folder, model=model)
+    service = Khabar.open(
+        folder, model=model, second_model=second_model, second_weight=second_weight
+    )
     started = time.perf_counter()
     report = service.add_articles(eval_set.passages, progress=progress)
     seconds = time.perf_counter() - started
@@ -190,10 +198,14 @@ def evaluate(
     progress: Progress | None = None,
     on_question: Callable[[], None] | None = None,
     model: str | None = None,
+    second_model: str | None = None,
+    second_weight: float = SECOND_WEIGHT,
 ) -> EvalRun:
     """Build a temporary index with the current settings, ask every question, measure."""
     with tempfile.TemporaryDirectory(prefix="khabar-eval-") as tmp:
-        service, rate = build_index(eval_set, Path(tmp) / "index", progress, model)
+        service, rate = build_index(
+            eval_set, Path(tmp) / "index", progress, model, second_model, second_weight
+        )
         try:
             ranks, tops, times = run_questions(
                 service, eval_set.questions, k, on_question=on_question

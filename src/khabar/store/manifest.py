@@ -74,5 +74,6 @@ class Manifest:
                 f"{folder}: the index was built with encoder {self.encoder!r} "
                 f"(fingerprint {self.encoder_fingerprint}, dim {self.dim}), not {name!r} "
                 f"(fingerprint {fingerprint}, dim {dim}); ask with that model "
-                "(--model / KHABAR_MODEL) or build a new index"
+                "(--model / KHABAR_MODEL, --second-model / KHABAR_SECOND_MODEL) "
+                "or build a new index"
             )
