@@ -25,6 +25,7 @@ def main() -> int:
             model=choose_model(settings, fast=True),
             second_model=settings["second_model"] or None,
             second_weight=settings["second_weight"],
+            cache_dir=settings["cache_dir"],
         )
         report = service.ensure_samples()
         if report is not None:

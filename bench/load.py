@@ -49,7 +49,7 @@ def free_port() -> int:
 
 
 def prepare_index(folder: Path, env: dict[str, str]) -> None:
-    cached = HERE / ".cache" / "xquad-index"
+    cached = HERE / ".cache" / "xquad-index-use"  # quality.py's, with the second model
     if (cached / "manifest.json").exists():
         shutil.copytree(cached, folder)
     else:

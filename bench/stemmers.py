@@ -3,7 +3,7 @@
 Compares khabar's light stemmer with plain normalisation and the Snowball Arabic stemmer
 (PyStemmer; `pip install PyStemmer` to run this), each at a few fusion weights, on the
 questions of XQuAD articles 0–23 (the tuning split) over the cached index of
-bench/quality.py (run that first). Writes bench/results/stemmers.json.
+bench/quality.py (the first model's). Writes bench/results/stemmers.json.
 """
 
 from __future__ import annotations
@@ -15,11 +15,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from quality import open_index, query_vectors  # bench/quality.py, beside this script
 
 import khabar.search as search_module
+from khabar.embed.base import SECOND_NONE
 from khabar.evaluate import load_eval_set, run_questions
 from khabar.search import SearchSettings
-from khabar.service import Khabar
 from khabar.store.lexical import LexicalIndex
 from khabar.text import tokenize
 from khabar.text.normalize import normalize_for_matching
@@ -45,10 +46,10 @@ def main() -> None:
             w for w in snowball.stemWords(WORD.findall(t.lower())) if len(w) > 1
         ],
     }
-    service = Khabar.open(HERE / ".cache" / "xquad-index")
+    service = open_index(SECOND_NONE)  # the first model alone: BM25 is compared, not models
     store = service.store
     questions = load_eval_set(HERE.parent / "data" / "xquad" / "xquad.ar.json").questions
-    vectors = np.load(HERE / ".cache" / "questions-ar.npy", allow_pickle=False)
+    vectors = query_vectors(service, "ar", [q.text for q in questions])
     tune = [i for i, q in enumerate(questions) if int(q.passage_id[1:4]) < 24]
     rows = store.db.chunks(store.db.chunk_ids())
     ids = sorted(rows)

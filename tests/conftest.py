@@ -17,6 +17,8 @@ from khabar.service import Khabar
 # Nor is the ONNX engine built there on first use: test_engine.py tests that.
 os.environ["KHABAR_EXPORT_DIR"] = str(Path(__file__).resolve().parent / "artifacts" / "no-export")
 os.environ["KHABAR_FAST_ENGINE"] = "false"
+# The second model's unpacked weights: kept beside the tests, not in the developer's cache.
+os.environ["KHABAR_CACHE_DIR"] = str(Path(__file__).resolve().parent / "artifacts" / "cache")
 
 SAMPLE = Path(__file__).resolve().parents[1] / "src" / "khabar" / "samples"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"

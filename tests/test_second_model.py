@@ -157,3 +157,40 @@ def test_cli_second_model_flag(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert json.loads(capsys.readouterr().out)["hits"]
     assert cli_main(["ask", "--index", str(folder), "--second-model", "use", "Putin"]) == 2
     assert "--second-model" in capsys.readouterr().err
+
+
+def test_unpacked_weights_round_trip_and_refuse_other_weights(tmp_path: Path) -> None:
+    from khabar.embed import unpacked
+
+    class Model:
+        def __init__(self) -> None:
+            self.table = np.arange(12, dtype=np.uint8).reshape(3, 4)
+            self.layers = [np.ones(2, dtype=np.float32), np.zeros(3, dtype=np.float32)]
+            self.eps, self.width = 1e-6, 7
+            self.helper = print  # not an array or a number: not saved
+
+    folder = tmp_path / "cache" / "model"
+    assert unpacked.save(folder, "fp1", Model())
+    loaded = unpacked.load(folder, "fp1", Model)
+    assert loaded is not None and isinstance(loaded.table, np.memmap)
+    assert np.array_equal(loaded.table, Model().table) and loaded.width == 7
+    assert [list(a) for a in loaded.layers] == [[1, 1], [0, 0, 0]] and loaded.eps == 1e-6
+    assert not hasattr(loaded, "helper")
+    assert unpacked.load(folder, "other weights", Model) is None
+    (folder / "table.npy").write_bytes((folder / "table.npy").read_bytes()[:-5])  # truncated
+    assert unpacked.load(folder, "fp1", Model) is None
+    assert unpacked.load(tmp_path / "missing", "fp1", Model) is None
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder", encoding="utf-8")
+    assert not unpacked.save(blocked / "model", "fp1", Model())  # cannot write: no error
+
+
+def test_use_encoder_from_its_unpacked_cache_gives_the_same_vectors(tmp_path: Path) -> None:
+    cache = tmp_path / "use"
+    first = UseEncoder(cache)
+    vectors = first.embed_passages(PASSAGES)
+    assert (cache / "meta.json").exists()
+    again = UseEncoder(cache)
+    assert isinstance(again._ready.result().table, np.memmap)  # mapped, not inflated
+    assert np.allclose(again.embed_passages(PASSAGES), vectors, atol=1e-6)
+    assert np.allclose(UseEncoder().embed_passages(PASSAGES), vectors, atol=1e-6)

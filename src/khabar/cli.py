@@ -213,6 +213,7 @@ def _open(settings: dict[str, Any], rebuild_damaged: bool = False, fast: bool = 
         model=choose_model(settings, fast),
         second_model=settings["second_model"] or None,
         second_weight=settings["second_weight"],
+        cache_dir=settings["cache_dir"],
         max_chars=settings["max_chars"],
         max_file_bytes=settings["max_file_bytes"],
         url_allow_networks=[
@@ -440,6 +441,7 @@ def _cmd_eval(args: argparse.Namespace, settings: dict[str, Any]) -> int:
         model=choose_model({**settings, "index": ""}, fast=True),
         second_model=settings["second_model"] or None,
         second_weight=settings["second_weight"],
+        cache_dir=settings["cache_dir"],
     )
     bar.close()
     asking.close()

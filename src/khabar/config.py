@@ -116,6 +116,12 @@ SETTINGS: dict[str, Setting] = {
             "takes effect without re-indexing)",
             _share,
         ),
+        Setting(
+            "cache_dir",
+            "~/.cache/khabar",
+            "where khabar keeps what it derives once from the bundled models: the second "
+            "model's weights unpacked (about 80 MB, for a faster start)",
+        ),
         Setting("k", 5, "how many passages to return", _positive_int),
         Setting("host", "127.0.0.1", "address the server listens on"),
         Setting("port", 7860, "port the server listens on", _port),

@@ -144,10 +144,15 @@ def build_index(
     model: str | None = None,
     second_model: str | None = None,
     second_weight: float = SECOND_WEIGHT,
+    cache_dir: str | None = None,
 ) -> tuple[Khabar, float]:
     """Index the passages into ``folder``; returns the service and passages per second."""
     service = Khabar.open(
-        folder, model=model, second_model=second_model, second_weight=second_weight
+        folder,
+        model=model,
+        second_model=second_model,
+        second_weight=second_weight,
+        cache_dir=cache_dir,
     )
     started = time.perf_counter()
     report = service.add_articles(eval_set.passages, progress=progress)
@@ -200,11 +205,12 @@ def evaluate(
     model: str | None = None,
     second_model: str | None = None,
     second_weight: float = SECOND_WEIGHT,
+    cache_dir: str | None = None,
 ) -> EvalRun:
     """Build a temporary index with the current settings, ask every question, measure."""
     with tempfile.TemporaryDirectory(prefix="khabar-eval-") as tmp:
         service, rate = build_index(
-            eval_set, Path(tmp) / "index", progress, model, second_model, second_weight
+            eval_set, Path(tmp) / "index", progress, model, second_model, second_weight, cache_dir
         )
         try:
             ranks, tops, times = run_questions(

@@ -159,19 +159,22 @@ class Khabar:
         rebuild_damaged: bool = False,
         second_model: str | None = None,
         second_weight: float = SECOND_WEIGHT,
+        cache_dir: str | None = None,
     ) -> Khabar:
         """Open (or create) the index folder ``index`` with the encoder named ``model`` and
         the ``second_model`` beside it (by default the ones that built the index; for a new
         index the bundled model and USE multilingual).
 
         ``rebuild_damaged`` rebuilds damaged vector files from the stored text (`khabar
-        repair`); without it a damaged file is an IndexFormatError saying so."""
+        repair`); without it a damaged file is an IndexFormatError saying so. ``cache_dir``
+        keeps files derived from the bundled models (the ``cache_dir`` setting)."""
         _quiet_blas()
         folder = Path(index)
         enc = encoder or load_encoder(
             model or model_of_index(folder),
             second_model or second_model_of_index(folder),
             second_weight,
+            cache_dir,
         )
         info = EncoderInfo(enc.name, enc.fingerprint, enc.dim)
         store = IndexStore.open(

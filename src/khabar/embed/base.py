@@ -97,7 +97,10 @@ def weights_fingerprint(path: Path) -> str:
 
 
 def load_encoder(
-    model: str = BUNDLED, second: str = SECOND_NONE, second_weight: float = SECOND_WEIGHT
+    model: str = BUNDLED,
+    second: str = SECOND_NONE,
+    second_weight: float = SECOND_WEIGHT,
+    cache_dir: str | None = None,
 ) -> Encoder:
     """The encoder named by the ``model`` setting (one per process), with the
     ``second_model`` beside it.
@@ -106,7 +109,8 @@ def load_encoder(
     ONNX Runtime (a folder from ``fast_model`` or ``khabar export-model DIR --onnx``);
     anything else is a sentence-transformers model id or local path (the ``st`` extra).
     ``second`` is ``use`` (USE multilingual v3, see embed/use.py; its vectors follow the
-    first model's, its cosine counts ``second_weight`` times) or ``none``.
+    first model's, its cosine counts ``second_weight`` times) or ``none``. ``cache_dir``
+    keeps the second model's weights unpacked for a faster start (None: not kept).
     """
     first = _load_first(model)
     if second == SECOND_NONE:
@@ -120,7 +124,8 @@ def load_encoder(
     if SECOND_USE not in _LOADED:
         from khabar.embed.use import UseEncoder
 
-        _LOADED[SECOND_USE] = UseEncoder()
+        cache = Path(cache_dir).expanduser() / UseEncoder.name if cache_dir else None
+        _LOADED[SECOND_USE] = UseEncoder(cache)
     return PairedEncoder(first, _LOADED[SECOND_USE], second_weight)
 
 

@@ -31,7 +31,8 @@ class PairedEncoder:
         self.fingerprint = f"{first.fingerprint}{JOIN}{second.fingerprint}"
         self.dim = first.dim + second.dim
         # Runs the second model's part of each question beside the first's. One thread:
-        # questions that arrive together queue here for the few milliseconds each takes.
+        # questions that arrive together queue here for the 2 ms each takes. (Embedding
+        # queued questions together measured no better under load: bench/load.py.)
         self._beside = ThreadPoolExecutor(max_workers=1, thread_name_prefix="khabar-second")
 
     def embed_queries(self, texts: Sequence[str]) -> Vectors:

