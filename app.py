@@ -17,15 +17,13 @@ def main() -> int:
     try:
         settings = config.resolve(env=os.environ)
         from khabar.api import ApiSettings
-        from khabar.service import Khabar, choose_model
+        from khabar.service import Khabar, choose_model, second_options
         from khabar.web import serve
 
         service = Khabar.open(
             settings["index"],
             model=choose_model(settings, fast=True),
-            second_model=settings["second_model"] or None,
-            second_weight=settings["second_weight"],
-            cache_dir=settings["cache_dir"],
+            **second_options(settings),
         )
         report = service.ensure_samples()
         if report is not None:

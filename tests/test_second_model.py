@@ -18,7 +18,7 @@ from khabar.embed.base import SECOND_WEIGHT, Vectors
 from khabar.embed.paired import PairedEncoder, split_name
 from khabar.embed.use import UseEncoder
 from khabar.errors import ConfigError, EncoderMismatchError
-from khabar.service import Khabar, second_model_of_index
+from khabar.service import Khabar, models_of_index
 
 PASSAGES = [
     "The minister said the new gas pipeline will cross Turkey next year.",
@@ -114,7 +114,7 @@ def test_index_of_the_first_model_alone_reopens_without_the_second(tmp_path: Pat
     service.ensure_samples()
     assert service.store.manifest.dim == 384
     service.close()
-    assert second_model_of_index(folder) == "none"
+    assert models_of_index(folder) == ("bundled", "none")
     reopened = Khabar.open(folder)
     assert reopened.engine == "BundledEncoder"
     assert "بوتين" in reopened.ask("What did Putin say about Israel?", k=1).hits[0].text

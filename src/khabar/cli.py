@@ -206,14 +206,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _open(settings: dict[str, Any], rebuild_damaged: bool = False, fast: bool = False) -> Any:
-    from khabar.service import Khabar, choose_model
+    from khabar.service import Khabar, choose_model, second_options
 
     return Khabar.open(
         settings["index"],
         model=choose_model(settings, fast),
-        second_model=settings["second_model"] or None,
-        second_weight=settings["second_weight"],
-        cache_dir=settings["cache_dir"],
+        **second_options(settings),
         max_chars=settings["max_chars"],
         max_file_bytes=settings["max_file_bytes"],
         url_allow_networks=[
@@ -418,7 +416,7 @@ def _cmd_eval(args: argparse.Namespace, settings: dict[str, Any]) -> int:
     from tqdm import tqdm
 
     from khabar.evaluate import evaluate, load_eval_set, parse_range
-    from khabar.service import choose_model
+    from khabar.service import choose_model, second_options
 
     if args.k < 1:
         raise KhabarError(f"-k must be at least 1, not {args.k}")
@@ -439,9 +437,7 @@ def _cmd_eval(args: argparse.Namespace, settings: dict[str, Any]) -> int:
         progress=progress,
         on_question=lambda: asking.update(),
         model=choose_model({**settings, "index": ""}, fast=True),
-        second_model=settings["second_model"] or None,
-        second_weight=settings["second_weight"],
-        cache_dir=settings["cache_dir"],
+        **second_options(settings),
     )
     bar.close()
     asking.close()

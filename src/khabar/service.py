@@ -76,31 +76,30 @@ def _quiet_blas() -> None:
     threadpool_limits(limits=1, user_api="blas")
 
 
-def model_of_index(folder: Path) -> str:
-    """The ``model`` setting that reopens ``folder`` with the encoder that built it."""
-    from khabar.embed.base import BUNDLED
+def models_of_index(folder: Path) -> tuple[str, str]:
+    """The ``model`` and ``second_model`` settings that reopen ``folder`` with the encoders
+    that built it: for a new index the bundled model and ``use``; ``none`` as the second
+    for an index built by the first model alone (as every index built before the second
+    model was)."""
+    from khabar.embed.base import BUNDLED, SECOND_NONE, SECOND_USE
     from khabar.embed.paired import split_name
     from khabar.store.manifest import MANIFEST_NAME, Manifest
 
     if not (folder / MANIFEST_NAME).exists():
-        return BUNDLED
-    encoder, _ = split_name(Manifest.load(folder).encoder)
+        return BUNDLED, SECOND_USE
+    encoder, second = split_name(Manifest.load(folder).encoder)
     prefix = "sentence-transformers:"
-    return encoder[len(prefix) :] if encoder.startswith(prefix) else BUNDLED
+    model = encoder[len(prefix) :] if encoder.startswith(prefix) else BUNDLED
+    return model, SECOND_NONE if second is None else SECOND_USE
 
 
-def second_model_of_index(folder: Path) -> str:
-    """The ``second_model`` setting that reopens ``folder``: ``none`` for an index built
-    by the first model alone (as every index built before the second model was), ``use``
-    for a new one."""
-    from khabar.embed.base import SECOND_NONE, SECOND_USE
-    from khabar.embed.paired import split_name
-    from khabar.store.manifest import MANIFEST_NAME, Manifest
-
-    if not (folder / MANIFEST_NAME).exists():
-        return SECOND_USE
-    _, second = split_name(Manifest.load(folder).encoder)
-    return SECOND_NONE if second is None else SECOND_USE
+def second_options(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """The second model's arguments of ``Khabar.open`` (and ``evaluate``) from the settings."""
+    return {
+        "second_model": settings["second_model"] or None,
+        "second_weight": settings["second_weight"],
+        "cache_dir": settings["cache_dir"],
+    }
 
 
 def choose_model(settings: Mapping[str, Any], fast: bool) -> str | None:
@@ -114,7 +113,7 @@ def choose_model(settings: Mapping[str, Any], fast: bool) -> str | None:
     if settings["model"]:
         return str(settings["model"])
     index = str(settings["index"])
-    if fast and (not index or model_of_index(Path(index)) == BUNDLED):
+    if fast and (not index or models_of_index(Path(index))[0] == BUNDLED):
         return fast_model(settings["export_dir"], build=settings["fast_engine"])
     return None
 
@@ -170,15 +169,15 @@ class Khabar:
         keeps files derived from the bundled models (the ``cache_dir`` setting)."""
         _quiet_blas()
         folder = Path(index)
-        enc = encoder or load_encoder(
-            model or model_of_index(folder),
-            second_model or second_model_of_index(folder),
-            second_weight,
-            cache_dir,
-        )
+        if encoder is None:
+            own = ("", "") if model and second_model else models_of_index(folder)
+            encoder = load_encoder(
+                model or own[0], second_model or own[1], second_weight, cache_dir
+            )
+        enc = encoder
         info = EncoderInfo(enc.name, enc.fingerprint, enc.dim)
         store = IndexStore.open(
-            Path(index), info, enc.embed_passages, __version__, rebuild_damaged=rebuild_damaged
+            folder, info, enc.embed_passages, __version__, rebuild_damaged=rebuild_damaged
         )
         store.manifest.settings = {"max_chars": max_chars}
         return cls(

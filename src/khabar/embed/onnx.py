@@ -99,8 +99,7 @@ class OnnxEncoder:
 
         def embed(batch: list[str], slot: int) -> Vectors:
             out = np.empty((len(batch), self.dim), dtype=np.float32)
-            encodings = self._tokenizer.encode_batch(batch)
-            lengths = [len(e.ids) for e in encodings]
+            encodings, lengths = self._tokenize(batch)
             for rows in token_batches(lengths, BATCH_TOKENS):
                 out[rows] = self._run(slot, encodings, lengths, rows)
             return out
@@ -114,8 +113,7 @@ class OnnxEncoder:
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         if not texts:
             return out
-        encodings = self._tokenizer.encode_batch(["passage: " + t for t in texts])
-        lengths = [len(e.ids) for e in encodings]
+        encodings, lengths = self._tokenize(["passage: " + t for t in texts])
 
         def embed(rows: list[int]) -> None:
             with self._turns.batch() as slot:
@@ -129,6 +127,11 @@ class OnnxEncoder:
             with ThreadPoolExecutor(len(self._sessions)) as pool:
                 list(pool.map(embed, batches))  # re-raises a batch's error
         return out
+
+    def _tokenize(self, texts: list[str]) -> tuple[Any, list[int]]:
+        """The texts' encodings and their lengths in tokens."""
+        encodings = self._tokenizer.encode_batch(texts)
+        return encodings, [len(e.ids) for e in encodings]
 
     def _run(self, slot: int, encodings: Any, lengths: list[int], rows: list[int]) -> Vectors:
         """Mean-pooled, normalised vectors of the texts ``rows`` on session ``slot``."""
