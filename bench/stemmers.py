@@ -15,13 +15,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from bm25s_index import LexicalIndex  # the bm25s leg of format 1, kept for comparison
 from quality import open_index, query_vectors  # bench/quality.py, beside this script
 
 import khabar.search as search_module
 from khabar.embed.base import SECOND_NONE
 from khabar.evaluate import load_eval_set, run_questions
 from khabar.search import SearchSettings
-from khabar.store.lexical import LexicalIndex
 from khabar.text import tokenize
 from khabar.text.normalize import normalize_for_matching
 

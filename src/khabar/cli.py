@@ -128,9 +128,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     repair = sub.add_parser(
         "repair",
-        help="check the index and rebuild damaged vector files from the stored text",
+        help="check every segment's checksum; rebuild damaged vectors from the stored text",
     )
     _common(repair)
+
+    compact = sub.add_parser(
+        "compact",
+        help="merge the index's vector segments into one per kind, dropping removed vectors",
+        description="Writes merge small segments as they go; compact merges everything now "
+        "(after removing many articles, or before copying an index for serving).",
+    )
+    _common(compact)
 
     ev = sub.add_parser(
         "eval",
@@ -208,7 +216,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _open(settings: dict[str, Any], rebuild_damaged: bool = False, fast: bool = False) -> Any:
     from khabar.service import Khabar, choose_model, second_options
 
-    return Khabar.open(
+    service = Khabar.open(
         settings["index"],
         model=choose_model(settings, fast),
         **second_options(settings),
@@ -220,6 +228,9 @@ def _open(settings: dict[str, Any], rebuild_damaged: bool = False, fast: bool = 
         url_timeout=settings["url_timeout"],
         rebuild_damaged=rebuild_damaged,
     )
+    for note in service.notes:
+        print(f"khabar: {note}", file=sys.stderr)
+    return service
 
 
 def _progress_bar(quiet: bool, label: str) -> tuple[Any, Callable[[int, int], None]]:
@@ -291,7 +302,7 @@ def _index_with_progress(
     bar, progress = _progress_bar(args.quiet, "embedding")
     report = work(service, progress)
     bar.close()
-    return _print_report(report, service.store.folder, _engine(service))
+    return _print_report(report, Path(settings["index"]), _engine(service))
 
 
 def _cmd_ask(args: argparse.Namespace, settings: dict[str, Any]) -> int:
@@ -362,9 +373,36 @@ def _cmd_info(args: argparse.Namespace, settings: dict[str, Any]) -> int:
     print(f"encoder:    {info['encoder']} (dim {info['dim']}, {info['encoder_fingerprint']})")
     print(f"engine:     {info['engine']} (this command's)")
     print(f"format:     {info['format_version']} (khabar {info['khabar_version']})")
-    print(f"size:       {size / 1024:.1f} KiB")
+    print(f"store:      {info['store']}, {info['index_type']}, {len(info['segments'])} segments")
+    for seg in info["segments"]:
+        print(
+            f"  {seg['kind']:<7} {seg['name']}  {seg['layout']:<10} {seg['vectors']:>10,} "
+            f"vectors  {seg['bytes'] / 1e6:>9.1f} MB"
+        )
+    print(f"size:       {_size(size)} on disk")
     for a in articles:
         print(f"  {a.id}\t{a.title}\t{a.paragraphs} paragraphs\t{a.source}")
+    return 0
+
+
+def _size(size: int) -> str:
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
+        if size >= scale:
+            return f"{size / scale:.1f} {unit}"
+    return f"{size} bytes"
+
+
+def _cmd_compact(args: argparse.Namespace, settings: dict[str, Any]) -> int:
+    service = _open(settings)
+    done = service.compact()
+    before, after = done["segments_before"], done["segments_after"]
+    dropped = done["vectors_dropped"]
+    print(
+        f"compacted {settings['index']}: {done['merges']} merges; segments "
+        f"{before['chunks']} → {after['chunks']} (paragraphs), {before['spans']} → "
+        f"{after['spans']} (spans); {dropped['chunks'] + dropped['spans']:,} removed vectors "
+        "dropped"
+    )
     return 0
 
 
@@ -404,8 +442,14 @@ def _cmd_repair(args: argparse.Namespace, settings: dict[str, Any]) -> int:
     service = _open(settings, rebuild_damaged=True)
     info = service.info()
     rebuilt = service.store.rebuilt
+    for line in rebuilt:
+        print(f"  {line}")
     print(
-        (f"rebuilt {', '.join(rebuilt)}" if rebuilt else "nothing to rebuild")
+        (
+            "rebuilt what was damaged"
+            if rebuilt
+            else "every segment's checksum matches; nothing to rebuild"
+        )
         + f"; the index holds {info['articles']} articles, {info['chunks']} chunks and "
         f"{info['spans']} spans, all with vectors"
     )
@@ -481,6 +525,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace, dict[str, Any]], int]] = {
     "info": _cmd_info,
     "remove": _cmd_remove,
     "repair": _cmd_repair,
+    "compact": _cmd_compact,
     "export-model": _cmd_export_model,
     "eval": _cmd_eval,
     "serve": _cmd_serve,

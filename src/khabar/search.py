@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from khabar.embed.base import Vectors
-from khabar.store import IndexStore, StoredChunk, StoredSpan
+from khabar.store import Filter, Store, StoredChunk, StoredSpan
 from khabar.text.tokenize import arabic_share, terms
 
 RRF_K = 60
@@ -29,6 +29,8 @@ RRF_K = 60
 # a wider one keeps the candidate search, up to this many times deeper.
 EXHAUSTIVE_CHUNKS = 4096
 MAX_FILTER_DEPTH = 16.0
+# How deep the BM25 ranking is read for the candidates' lexical scores.
+LEXICAL_DEPTH = 1000
 Floats = npt.NDArray[np.float64]
 Ids = npt.NDArray[np.int64]
 
@@ -81,73 +83,85 @@ class Ranking:
 
 
 def search(
-    store: IndexStore,
+    store: Store,
     query: Vectors,
     k: int,
     settings: SearchSettings | None = None,
     question: str = "",
     exclude: frozenset[str] = frozenset(),
-    only: frozenset[str] | None = None,
+    where: Filter | None = None,
 ) -> list[ScoredChunk]:
     """The ``k`` best chunks for one question (its vector and, for the lexical leg, its text).
 
     ``exclude`` names articles to leave out, as if they were not in the index (used to
-    calibrate the "the articles don't say" signal); ``only`` restricts the search to the
-    named articles (every chunk of them is scored).
+    calibrate the "the articles don't say" signal); ``where`` restricts the search to the
+    articles a filter lets through (a narrow filter has every chunk of them scored).
     """
     settings = settings or SearchSettings()
     q = np.asarray(query, dtype=np.float32).reshape(-1)
     with store.reading():
-        ranking = rank(store, q, question, settings, exclude, only)
+        ranking = rank(store, q, question, settings, exclude, where or Filter())
         order = np.lexsort((ranking.ids, -ranking.score))[:k]
         return _materialise(store, ranking, order)
 
 
 def rank(
-    store: IndexStore,
+    store: Store,
     q: Vectors,
     question: str,
     settings: SearchSettings,
     exclude: frozenset[str] = frozenset(),
-    only: frozenset[str] | None = None,
+    where: Filter | None = None,
 ) -> Ranking:
-    """Score every candidate chunk by every leg and fuse (unsorted)."""
-    excluded = np.asarray(store.db.chunk_ids_of(exclude) if exclude else [], dtype=np.int64)
+    """Score every candidate chunk by every leg and fuse (unsorted).
+
+    Every step costs what the question's candidates cost, not what the index holds: the
+    dense candidates come from the store's (approximate, for large indexes) search, the
+    lexical ones from its BM25 top, a filter is applied to the candidates (or, when it
+    leaves few chunks, gives them all)."""
+    where = where or Filter()
+    excluded = store.chunk_ids_of(sorted(exclude)) if exclude else np.empty(0, np.int64)
     allowed = None
-    if only is not None:
-        allowed = np.unique(np.asarray(store.db.chunk_ids_of(only), dtype=np.int64))
+    depth = 1.0
+    if not where.empty:
+        allowed = store.chunk_ids_matching(where, EXHAUSTIVE_CHUNKS)
+        if allowed is None:
+            # A wide filter (a source, a date range) keeps the candidate search, looking
+            # deeper in proportion to how much of the index the filter leaves out.
+            total = store.counts()[0]
+            depth = min(MAX_FILTER_DEPTH, max(1.0, total / max(store.count_matching(where), 1)))
     weight = settings.lexical_weight(question)
-    lexical_ids, lexical_scores = _lexical(store, question, weight, excluded, allowed)
+    query_terms = terms(question) if weight > 0 and question else []
+    # One BM25 query gives both the lexical candidates (its top) and the lexical score of
+    # every other candidate (a chunk below the top LEXICAL_DEPTH counts as 0: its share of
+    # the best score is small, and on an index of fewer matching chunks nothing is cut).
+    lexical_ids, lexical_top = store.lexical_top(
+        query_terms, max(LEXICAL_DEPTH, settings.lexical_candidates) + len(excluded), where
+    )
+    keep = ~np.isin(lexical_ids, excluded)
+    lexical_ids, lexical_top = lexical_ids[keep], lexical_top[keep]
+    best_lexical = float(lexical_top[0]) if len(lexical_top) else 0.0
     use_spans = settings.span_weight > 0
-    if allowed is not None and len(allowed) <= EXHAUSTIVE_CHUNKS:
-        candidates = allowed  # a small restricted search scores every chunk it may return
+    if allowed is not None:
+        candidates = allowed  # a narrow filter: score every chunk it may return
     else:
-        # A wide filter (a source, a date range) keeps the candidate search, looking deeper
-        # in proportion to how much of the index the filter leaves out.
-        depth = 1.0
-        if allowed is not None:
-            depth = min(MAX_FILTER_DEPTH, max(1.0, len(store.chunk_index.ids()) / len(allowed)))
         n_chunks = int(settings.chunk_candidates * depth) + len(excluded)
-        chunk_ids, _ = store.chunk_index.search(q, n_chunks)
-        owners: dict[int, int] = {}
+        chunk_ids, _ = store.search_chunks(q, n_chunks)
+        span_owners = np.empty(0, dtype=np.int64)
         if use_spans:
             n_spans = int(settings.span_candidates * depth) + 8 * len(excluded)
-            span_hits, _ = store.span_index.search(q, n_spans)
-            owners = store.db.span_owners(int(i) for i in span_hits)
-        top_lexical = lexical_ids[np.argsort(-lexical_scores, kind="stable")][
-            : settings.lexical_candidates
-        ]
+            span_owners = store.search_spans(q, n_spans)[1]
         candidates = np.unique(
-            np.concatenate([chunk_ids, np.fromiter(owners.values(), np.int64), top_lexical])
+            np.concatenate(
+                [chunk_ids, span_owners, lexical_ids[: settings.lexical_candidates]]
+            ).astype(np.int64)
         )
-        if allowed is not None:
-            candidates = candidates[np.isin(candidates, allowed)]
-    # Leave out excluded articles, and rows another process removed since our vectors loaded.
-    candidates = candidates[~np.isin(candidates, excluded)]
-    live = store.db.existing_chunk_ids(candidates.tolist())
-    candidates = candidates[np.isin(candidates, list(live))]
-    candidates = candidates[np.isin(candidates, store.chunk_index.ids())]
-    paragraph = (store.chunk_index.vectors(candidates) @ q).astype(np.float64)
+        if not where.empty:
+            candidates = store.keep_matching(candidates, where)
+    candidates = np.unique(candidates[~np.isin(candidates, excluded)])
+    # Rows another process added after our segments loaded have no vector here yet.
+    candidates, vectors = store.chunk_vectors(candidates)
+    paragraph = (vectors @ q).astype(np.float64)
 
     if use_spans:
         best_span, best_id = _best_spans(store, q, candidates, paragraph, settings.use_clauses)
@@ -156,8 +170,8 @@ def rank(
     w = settings.span_weight
     dense = (paragraph + w * best_span) / (1.0 + w)
     lexical = np.zeros(len(candidates))
-    if len(lexical_ids):
-        lookup = dict(zip(lexical_ids.tolist(), lexical_scores.tolist(), strict=True))
+    if best_lexical > 0 and len(candidates):
+        lookup = dict(zip(lexical_ids.tolist(), (lexical_top / best_lexical).tolist(), strict=True))
         lexical = np.asarray([lookup.get(int(i), 0.0) for i in candidates])
     if settings.fusion == "rrf":
         score = _reciprocal_rank(dense, lexical, weight)
@@ -166,42 +180,20 @@ def rank(
     return Ranking(candidates, score, dense, paragraph, best_span, best_id, lexical)
 
 
-def _lexical(
-    store: IndexStore,
-    question: str,
-    weight: float,
-    excluded: Ids,
-    allowed: Ids | None = None,
-) -> tuple[Ids, Floats]:
-    """Chunk ids with a non-zero BM25 score, and that score over the question's best."""
-    empty = np.empty(0, dtype=np.int64), np.empty(0)
-    if weight <= 0 or store.lexical is None or not question:
-        return empty
-    raw = store.lexical.scores(terms(question)).astype(np.float64)
-    if len(excluded):
-        raw[np.isin(store.lexical.ids, excluded)] = 0.0
-    if allowed is not None:
-        raw[~np.isin(store.lexical.ids, allowed)] = 0.0
-    best = float(raw.max(initial=0.0))
-    if best <= 0:
-        return empty
-    nonzero = np.flatnonzero(raw)
-    return store.lexical.ids[nonzero], raw[nonzero] / best
-
-
 def _best_spans(
-    store: IndexStore, q: Vectors, chunks: Ids, paragraph: Floats, use_clauses: bool
+    store: Store, q: Vectors, chunks: Ids, paragraph: Floats, use_clauses: bool
 ) -> tuple[Floats, Ids]:
     """Each chunk's best span cosine and span id (its paragraph cosine and -1 if none)."""
     best = paragraph.copy()
     best_id = np.full(len(chunks), -1, dtype=np.int64)
-    table = store.db.span_table(chunks.tolist())
+    table = store.span_table(chunks.tolist())
     if not use_clauses:
         table = table[table[:, 2] == 1]
-    table = table[np.isin(table[:, 0], store.span_index.ids())]
+    found, vectors = store.span_vectors(table[:, 0])
+    table = table[np.isin(table[:, 0], found)]
     if not len(table):
         return best, best_id
-    scores = (store.span_index.vectors(table[:, 0]) @ q).astype(np.float64)
+    scores = (vectors @ q).astype(np.float64)
     order = np.lexsort((-scores, table[:, 1]))  # by chunk, best span first
     owners = table[order, 1]
     first = np.concatenate([[True], owners[1:] != owners[:-1]])
@@ -221,11 +213,11 @@ def _reciprocal_rank(dense: Floats, lexical: Floats, weight: float) -> Floats:
     return fused + np.where(lexical > 0, weight / (RRF_K + lexical_rank), 0.0)
 
 
-def _materialise(store: IndexStore, ranking: Ranking, order: Ids) -> list[ScoredChunk]:
+def _materialise(store: Store, ranking: Ranking, order: Ids) -> list[ScoredChunk]:
     ids = ranking.ids[order].tolist()
-    rows = store.db.chunks(ids)
+    rows = store.chunks(ids)
     spans_by_chunk: dict[int, list[StoredSpan]] = {}
-    for span in store.db.spans_of_chunks(ids):
+    for span in store.spans_of_chunks(ids):
         spans_by_chunk.setdefault(span.chunk_id, []).append(span)
     out = []
     for i in order.tolist():

@@ -29,9 +29,7 @@ from khabar.ingest.url import fetch_article, is_url, read_url
 from khabar.records import Answer, Article, Chunk
 from khabar.samples import sample_paths
 from khabar.search import SearchSettings, search
-from khabar.store import IndexStore
-from khabar.store.index import EncoderInfo, PendingArticle
-from khabar.store.metadata import ArticleRow
+from khabar.store import ArticleRow, EncoderInfo, Filter, PendingArticle, SegmentStore, Store
 
 MAX_QUESTION_CHARS = 2000
 # Articles are written to the index in groups of about this many chunks, so that a long
@@ -123,7 +121,7 @@ class Khabar:
 
     def __init__(
         self,
-        store: IndexStore,
+        store: Store,
         encoder: Encoder,
         *,
         max_chars: int = DEFAULT_MAX_CHARS,
@@ -176,10 +174,14 @@ class Khabar:
             )
         enc = encoder
         info = EncoderInfo(enc.name, enc.fingerprint, enc.dim)
-        store = IndexStore.open(
-            folder, info, enc.embed_passages, __version__, rebuild_damaged=rebuild_damaged
+        store = SegmentStore.open(
+            folder,
+            info,
+            enc.embed_passages,
+            __version__,
+            rebuild_damaged=rebuild_damaged,
+            build_settings={"max_chars": max_chars},
         )
-        store.manifest.settings = {"max_chars": max_chars}
         return cls(
             store,
             enc,
@@ -293,7 +295,7 @@ class Khabar:
         for article in articles:
             article = self._unique_id(article, seen)
             seen.add(article.id)
-            existing = self.store.db.article(article.id)
+            existing = self.store.article(article.id)
             if existing is not None and existing.content_hash == article.content_hash:
                 report.unchanged.append(article.id)
                 continue
@@ -324,7 +326,7 @@ class Khabar:
     def _unique_id(self, article: Article, seen: set[str]) -> Article:
         """Keep two different files that share a name from replacing each other (the same
         file, however its path was written, keeps its id)."""
-        existing = self.store.db.article(article.id)
+        existing = self.store.article(article.id)
         clash = article.id in seen or (
             existing is not None
             and bool(existing.origin)
@@ -370,42 +372,42 @@ class Khabar:
 
     def _old_vectors(self, article_id: str) -> dict[tuple[str, int], tuple[Vectors, Vectors]]:
         """(embed text, span count) → (chunk vector, span vectors) of the stored article."""
-        db = self.store.db
-        ids = db.chunk_ids_of([article_id])
-        if not ids:
+        store = self.store
+        ids = store.chunk_ids_of([article_id])
+        if not len(ids):
             return {}
-        rows = db.chunks(ids)
-        spans = db.spans_of_chunks(ids)
+        rows = store.chunks(ids.tolist())
+        spans = store.spans_of_chunks(ids.tolist())
+        span_ids = np.asarray(sorted(s.id for s in spans), dtype=np.int64)
+        with store.reading():
+            have_chunks, chunk_vectors = store.chunk_vectors(ids)
+            have_spans, span_vectors = store.span_vectors(span_ids)
+        chunk_row = {int(i): n for n, i in enumerate(have_chunks.tolist())}
+        span_row = {int(i): n for n, i in enumerate(have_spans.tolist())}
         out: dict[tuple[str, int], tuple[Vectors, Vectors]] = {}
-        with self.store.reading():
-            for chunk_id in ids:
-                own = np.asarray(sorted(s.id for s in spans if s.chunk_id == chunk_id), np.int64)
-                chunk = np.asarray([chunk_id], dtype=np.int64)
-                if not (
-                    np.isin(chunk, self.store.chunk_index.ids()).all()
-                    and np.isin(own, self.store.span_index.ids()).all()
-                ):
-                    continue  # vectors missing (another process is mid-write): embed afresh
-                vector = self.store.chunk_index.vectors(chunk)[0]
-                out[(rows[chunk_id].embed_text, len(own))] = (
-                    vector,
-                    self.store.span_index.vectors(own),
-                )
+        for chunk_id in ids.tolist():
+            own = sorted(s.id for s in spans if s.chunk_id == chunk_id)
+            if chunk_id not in chunk_row or any(i not in span_row for i in own):
+                continue  # vectors missing (another process is mid-write): embed afresh
+            out[(rows[chunk_id].embed_text, len(own))] = (
+                chunk_vectors[chunk_row[chunk_id]],
+                span_vectors[[span_row[i] for i in own]].reshape(len(own), -1),
+            )
         return out
 
     def ensure_samples(self) -> AddReport | None:
         """Add the bundled sample articles when the index is empty; None if it was not."""
-        if self.store.db.counts()[0]:
+        if self.store.counts()[0]:
             return None
         return self.add_paths(sample_paths())
 
     # -- removing -----------------------------------------------------------
     def remove(self, article_id: str) -> ArticleRow:
         """Remove one article by its id or its URL; ArticleNotFoundError names it if absent."""
-        row = self.store.db.article(article_id) or self.store.db.article_by_url(article_id)
+        row = self.store.article(article_id) or self.store.article_by_url(article_id)
         if row is None:
             raise ArticleNotFoundError(
-                f"no article with id {article_id!r} in {self.store.folder}; "
+                f"no article with id {article_id!r} in {self.store.location}; "
                 "`khabar info --articles` lists them"
             )
         self.store.write([], remove=[row.id])
@@ -426,7 +428,7 @@ class Khabar:
         prefix = str(root) + "/"
         gone = [
             a.id
-            for a in self.store.db.articles()
+            for a in self.store.articles()
             if a.origin.startswith(prefix) and a.id not in present and a.origin not in kept_origins
         ]
         if gone:
@@ -464,39 +466,36 @@ class Khabar:
             raise InputError(f"k must be at least 1, not {k}")
         self.store.refresh()
         if only is not None:
-            unknown = sorted(a for a in only if self.store.db.article(a) is None)
+            unknown = sorted(a for a in only if self.store.article(a) is None)
             if unknown:
                 raise ArticleNotFoundError(f"no article with id {unknown[0]!r} in the index")
-        only = self._filtered(only, source, since, until)
-        if only is not None and not only:  # nothing matches the filters
+        where = self._filter(only, source, since, until)
+        if not where.empty and not self.store.count_matching(where):  # nothing matches
             return Answer(question=question, hits=(), answered=False)
         query = self.encoder.embed_queries([question])[0]
-        scored = search(self.store, query, k, self.search_settings, question=question, only=only)
+        scored = search(self.store, query, k, self.search_settings, question=question, where=where)
         return build_answer(
             question, scored, self.store, context=context, settings=self.answer_settings
         )
 
-    def _filtered(
+    def _filter(
         self,
         only: frozenset[str] | None,
         source: str | None,
         since: str | None,
         until: str | None,
-    ) -> frozenset[str] | None:
+    ) -> Filter:
         source = (source or "").strip() or None
         since = parse_day(since, "since") if since else None
         until = parse_day(until, "until") if until else None
         if since and until and since > until:
             raise InputError(f"since ({since}) is after until ({until}): nothing can match")
-        if not (source or since or until):
-            return only
-        matching = self.store.db.article_ids_where(source=source, since=since, until=until)
-        return matching if only is None else only & matching
+        return Filter(article_ids=only, source=source, since=since, until=until)
 
     def sources(self) -> list[str]:
         """The distinct sources of the indexed articles (for a filter menu)."""
         self.store.refresh()
-        return self.store.db.sources()
+        return self.store.sources()
 
     def rank_articles(
         self,
@@ -531,7 +530,7 @@ class Khabar:
     def articles(self) -> list[ArticleRow]:
         """Every indexed article."""
         self.store.refresh()
-        return self.store.db.articles()
+        return self.store.articles()
 
     @property
     def engine(self) -> str:
@@ -540,23 +539,28 @@ class Khabar:
         parts = [enc.first, enc.second] if isinstance(enc, PairedEncoder) else [enc]
         return JOIN.join(type(part).__name__ for part in parts)
 
+    @property
+    def notes(self) -> list[str]:
+        """What opening the index did that a person should hear of (a migration)."""
+        return list(self.store.notes)
+
+    def compact(self) -> dict[str, Any]:
+        """Merge the index's segments and drop removed vectors now (`khabar compact`)."""
+        return self.store.compact()
+
     def info(self) -> dict[str, Any]:
-        """Counts, encoder, format and size of the index."""
+        """Counts, encoder, format, segments and size of the index."""
         self.store.refresh()
-        m = self.store.manifest
-        articles, chunks, spans = self.store.db.counts()
-        paragraphs = sum(a.paragraphs for a in self.store.db.articles())
+        described = self.store.describe()
+        articles, chunks, spans = self.store.counts()
+        paragraphs = sum(a.paragraphs for a in self.store.articles())
         return {
-            "index": str(self.store.folder.resolve()),
+            "index": self.store.location,
             "articles": articles,
             "paragraphs": paragraphs,
             "chunks": chunks,
             "spans": spans,
-            "encoder": m.encoder,
             "engine": self.engine,
-            "encoder_fingerprint": m.encoder_fingerprint,
-            "dim": m.dim,
-            "format_version": m.format_version,
             "khabar_version": __version__,
-            "size_bytes": self.store.size_on_disk(),
+            **described,
         }

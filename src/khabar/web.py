@@ -344,7 +344,7 @@ def serve(
         path="/",
         css=CSS,
         footer_links=["api"],
-        blocked_paths=[str(service.store.folder.resolve())],
+        blocked_paths=[service.store.location],
         max_file_size=service.max_file_bytes,
         auth=auth,
         auth_message="Sign in with any user name and the khabar API token as the password.",

@@ -1,6 +1,19 @@
-"""The on-disk index: manifest, FAISS vectors, SQLite metadata."""
+"""The index: the Store protocol and its embedded backend (FAISS segments + SQLite)."""
 
-from khabar.store.index import IndexStore, StoredChunk, StoredSpan
+from khabar.store.base import EncoderInfo, Filter, PendingArticle, Store
+from khabar.store.index import SegmentStore
 from khabar.store.manifest import FORMAT_VERSION, Manifest
+from khabar.store.metadata import ArticleRow, StoredChunk, StoredSpan
 
-__all__ = ["FORMAT_VERSION", "IndexStore", "Manifest", "StoredChunk", "StoredSpan"]
+__all__ = [
+    "FORMAT_VERSION",
+    "ArticleRow",
+    "EncoderInfo",
+    "Filter",
+    "Manifest",
+    "PendingArticle",
+    "SegmentStore",
+    "Store",
+    "StoredChunk",
+    "StoredSpan",
+]

@@ -1,67 +1,58 @@
-"""IndexStore: manifest + FAISS vectors + SQLite, kept in step.
+"""SegmentStore: the embedded backend of the Store protocol (FAISS segments + SQLite).
 
-Write order (one writer at a time, across processes, by a lock file):
-SQLite changes inside a transaction → vector files written atomically →
-SQLite commit → manifest. A crash at any point leaves an index that opens: on
-open, vectors whose rows are gone are dropped and rows without vectors are
-embedded again from their stored text, so SQLite and FAISS always agree.
+One index folder holds ``khabar.sqlite`` (articles, chunks, spans, the FTS5 lexical index
+and the list of vector segments), ``segments/`` (the vector files) and ``manifest.json``
+(what the index is, for people and tools; the database is the truth about segments).
+
+A write (one writer at a time, across processes, by a lock file): inside one SQLite
+transaction the rows go in, the new segment files are written and fsynced, and the
+segments are recorded; then it commits. A crash before the commit leaves files that no
+row names (removed by the next writer) and the previous index; after it, the whole write.
+A write costs what it adds; merges of segments of one size tier follow it (``segments.py``).
+Removed articles leave their vectors behind until a merge (or ``compact``) drops them.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
-import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from khabar.errors import IndexFormatError, IndexWriteError
-from khabar.records import Article, Chunk
-from khabar.store.lexical import LexicalIndex, remove_stale
+from khabar.store import catalog, lexical
+from khabar.store.base import EncoderInfo, Filter, Ids, Matrix, PendingArticle, Scores
 from khabar.store.manifest import FORMAT_VERSION, MANIFEST_NAME, Manifest
 from khabar.store.metadata import DB_NAME, ArticleRow, MetadataStore, StoredChunk, StoredSpan
-from khabar.store.vectors import Matrix, VectorIndex
+from khabar.store.segments import (
+    FLAT,
+    SEAL_VECTORS,
+    SEGMENTS_DIR,
+    Codec,
+    Collection,
+    Segment,
+    SegmentRecord,
+    SegmentWriter,
+    plan_merge,
+)
 
-CHUNK_VECTORS = "chunks.faiss"
-SPAN_VECTORS = "spans.faiss"
 LOCK_NAME = ".lock"
+KINDS = ("chunks", "spans")
 
 EmbedFn = Callable[[Sequence[str]], Matrix]
 
-__all__ = ["ArticleRow", "EncoderInfo", "IndexStore", "PendingArticle", "StoredChunk", "StoredSpan"]
+__all__ = ["ArticleRow", "EncoderInfo", "PendingArticle", "SegmentStore", "StoredChunk"]
 
 
-@dataclass(frozen=True)
-class EncoderInfo:
-    """What the manifest records of an encoder."""
-
-    name: str
-    fingerprint: str
-    dim: int
-
-
-@dataclass(frozen=True)
-class PendingArticle:
-    """An article ready to be written: its chunks and their vectors."""
-
-    article: Article
-    chunks: Sequence[Chunk]
-    chunk_vectors: Matrix
-    span_vectors: Matrix  # one row per span, chunks in order
-
-
-class IndexStore:
+class SegmentStore:
     """One index folder, opened for reading and writing."""
 
     manifest: Manifest
-    chunk_index: VectorIndex
-    span_index: VectorIndex
-    lexical: LexicalIndex | None
 
     def __init__(
         self,
@@ -70,20 +61,39 @@ class IndexStore:
         embed: EmbedFn,
         version: str,
         rebuild_damaged: bool = False,
+        seal_vectors: int = SEAL_VECTORS,
+        build_settings: dict[str, Any] | None = None,
     ) -> None:
         self.folder = folder
+        self.location = str(folder.resolve())
         self._encoder = encoder
         self._embed = embed
         self._version = version
+        self.seal_vectors = seal_vectors
         self._lock = threading.RLock()
-        # A stamp no manifest has: taking the writer lock below loads everything.
-        self._stamp: tuple[int, int] | None = (-1, -1)
-        self._rebuild_damaged = rebuild_damaged
-        self.rebuilt: list[str] = []  # vector files that were damaged and rebuilt on open
+        self.rebuilt: list[str] = []  # segments found damaged and rebuilt (repair)
+        self.notes: list[str] = []  # what opening did that a person should hear of
+        self._generation: str | None = None
+        self._codecs: dict[str, Codec] = {}
+        self.collections = {kind: Collection(kind, encoder.dim) for kind in KINDS}
         self.db = MetadataStore(folder / DB_NAME)
-        with self.writing():  # loads the manifest, vectors and BM25 (see _reload)
-            self._repair()
-        self._rebuild_damaged = False
+        self._writer = SegmentWriter(folder)
+        with self._locked():
+            self.manifest = self._load_or_create_manifest()
+            if build_settings is not None:
+                self.manifest.settings = dict(build_settings)
+            if not (folder / MANIFEST_NAME).exists():
+                self._save_manifest()  # first, so that no vector file is ever without it
+            if self.manifest.format_version < FORMAT_VERSION:
+                from khabar.store.migrate import migrate_v1
+
+                self.notes.append(migrate_v1(self))
+            if rebuild_damaged:
+                self._repair()
+            self._remove_orphans()
+            self.load_segments()
+            if self.manifest.format_version != FORMAT_VERSION or self._manifest_stale():
+                self._save_manifest()
 
     @classmethod
     def open(
@@ -93,21 +103,25 @@ class IndexStore:
         embed: EmbedFn,
         version: str,
         rebuild_damaged: bool = False,
-    ) -> IndexStore:
-        """Open (creating if needed) the index in ``folder``, checking and repairing it.
+        seal_vectors: int = SEAL_VECTORS,
+        build_settings: dict[str, Any] | None = None,
+    ) -> SegmentStore:
+        """Open (creating if needed) the index in ``folder``.
 
-        A damaged vector file is an IndexFormatError that says how to repair it, or, with
-        ``rebuild_damaged``, is rebuilt from the text stored in SQLite (every paragraph
-        and span embedded again)."""
+        A damaged segment is an IndexFormatError that names it and says how to repair it;
+        with ``rebuild_damaged`` (``khabar repair``) every segment's checksum is checked and
+        a damaged one is rebuilt from the text stored in SQLite."""
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise IndexFormatError(f"{folder}: cannot create the index folder ({exc})") from exc
-        if not (folder / MANIFEST_NAME).exists() and any(
-            (folder / name).exists() for name in (CHUNK_VECTORS, SPAN_VECTORS)
+        segments = folder / SEGMENTS_DIR
+        if not (folder / MANIFEST_NAME).exists() and (
+            any((folder / name).exists() for name in ("chunks.faiss", "spans.faiss"))
+            or (segments.is_dir() and any(segments.iterdir()))
         ):
             raise IndexFormatError(f"{folder}: vector files without a manifest; not a khabar index")
-        return cls(folder, encoder, embed, version, rebuild_damaged)
+        return cls(folder, encoder, embed, version, rebuild_damaged, seal_vectors, build_settings)
 
     # -- opening ------------------------------------------------------------
     def _load_or_create_manifest(self) -> Manifest:
@@ -118,162 +132,450 @@ class IndexStore:
             return manifest
         return Manifest(FORMAT_VERSION, self._version, enc.name, enc.fingerprint, enc.dim)
 
-    def _load_vectors(self, rebuild_damaged: bool = False) -> tuple[VectorIndex, VectorIndex]:
-        loaded = []
-        for name in (CHUNK_VECTORS, SPAN_VECTORS):
-            path = self.folder / name
-            if not path.exists():
-                loaded.append(VectorIndex.create(self._encoder.dim))
-                continue
-            try:
-                loaded.append(VectorIndex.load(path, self._encoder.dim))
-            except IndexFormatError as exc:
-                if not rebuild_damaged:
-                    raise IndexFormatError(
-                        f"{exc}. The articles are safe in SQLite: `khabar repair --index "
-                        f"{self.folder}` rebuilds the vectors from them"
-                    ) from exc
-                loaded.append(VectorIndex.create(self._encoder.dim))  # _repair re-embeds all
-                self.rebuilt.append(name)
-        self._stamp = self._manifest_stamp()
-        return loaded[0], loaded[1]
+    def _codec(self, kind: str) -> Codec | None:
+        if kind not in self._codecs:
+            stored = catalog.load_codec(self.db.conn, kind)
+            if stored is None:
+                return None
+            self._codecs[kind] = stored
+        return self._codecs[kind]
 
-    def _repair(self) -> None:
-        """Make FAISS agree with SQLite: drop orphan vectors, embed rows that have none."""
-        changed = False
-        for index, wanted, texts in (
-            (self.chunk_index, self.db.chunk_ids(), self.db.texts_for_chunks),
-            (self.span_index, self.db.span_ids(), self.db.texts_for_spans),
-        ):
-            have = index.ids()
-            want = np.asarray(wanted, dtype=np.int64)
-            extra = np.setdiff1d(have, want)
-            missing = np.setdiff1d(want, have)
-            if len(extra):
-                index.remove(extra)
-                changed = True
-            if len(missing):
-                index.add(missing, self._embed(texts([int(i) for i in missing])))
-                changed = True
-        lexical_ok = self.lexical is not None and np.array_equal(
-            np.sort(self.lexical.ids), np.asarray(self.db.chunk_ids(), dtype=np.int64)
-        )
-        remove_stale(self.folder)  # leftovers of a save that was interrupted
-        if not lexical_ok:
-            self._rebuild_lexical()
-            changed = True
-        counts = self.db.counts()
-        stale = (self.manifest.articles, self.manifest.chunks, self.manifest.spans) != counts
-        if changed or stale or not (self.folder / MANIFEST_NAME).exists():
-            self._save_vectors()
-            self._save_manifest()
+    def load_segments(self) -> None:
+        """(Re)open the recorded segments; a damaged one is an error that names it."""
+        generation = catalog.generation(self.db.conn)
+        records = catalog.segments(self.db.conn)
+        try:
+            for kind, collection in self.collections.items():
+                collection.open(
+                    self.folder,
+                    [r for r in records if r.kind == kind],
+                    lambda kind=kind: self._codec(kind),  # type: ignore[misc]
+                )
+        except IndexFormatError as exc:
+            raise IndexFormatError(
+                f"{exc}. The articles are safe in SQLite: `khabar repair --index "
+                f"{self.folder}` rebuilds the vectors from them"
+            ) from exc
+        self._generation = generation
+
+    def _remove_orphans(self) -> None:
+        """Delete segment files no recorded segment owns (a write or merge that crashed)."""
+        folder = self.folder / SEGMENTS_DIR
+        if not folder.exists():
+            return
+        owned = {r.name for r in catalog.segments(self.db.conn)}
+        for path in folder.iterdir():
+            if path.name.split(".", 1)[0] not in owned:
+                with contextlib.suppress(OSError):
+                    path.unlink()
 
     # -- locking and freshness ----------------------------------------------
     @contextlib.contextmanager
-    def writing(self) -> Iterator[None]:
-        """Hold the writer lock: this thread in this process, and this process on the folder."""
+    def _locked(self) -> Iterator[None]:
         with self._lock, (self.folder / LOCK_NAME).open("a") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
-                if self._manifest_stamp() != self._stamp:
-                    self._reload()
                 yield
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
     @contextlib.contextmanager
+    def writing(self) -> Iterator[None]:
+        """Hold the writer lock (this thread in this process, and this process on the
+        folder), with the segments brought up to date."""
+        with self._locked():
+            self._refresh_locked()
+            yield
+
+    @contextlib.contextmanager
     def reading(self) -> Iterator[None]:
-        """Hold the in-process lock while using the vector indexes (writers swap them)."""
+        """Hold the in-process lock while using the vectors (writers swap segments)."""
         with self._lock:
             yield
 
     def refresh(self) -> None:
-        """Pick up what another process wrote since this one last looked (cheap when nothing)."""
-        if self._manifest_stamp() != self._stamp:
+        """Pick up what another process wrote since this one last looked (one small query)."""
+        if catalog.generation(self.db.conn) != self._generation:
             with self._lock:
-                self._reload()
+                self._refresh_locked()
 
-    def _reload(self) -> None:
-        self.manifest = self._load_or_create_manifest()
-        self.chunk_index, self.span_index = self._load_vectors(self._rebuild_damaged)
-        self.lexical = LexicalIndex.load(self.folder)
-
-    def _manifest_stamp(self) -> tuple[int, int] | None:
-        try:
-            st = os.stat(self.folder / MANIFEST_NAME)
-        except FileNotFoundError:
-            return None
-        return st.st_ino, st.st_mtime_ns
+    def _refresh_locked(self) -> None:
+        if catalog.generation(self.db.conn) != self._generation:
+            for _ in range(3):  # a merge elsewhere may delete a file between list and open
+                try:
+                    self.load_segments()
+                    return
+                except IndexFormatError:
+                    if catalog.generation(self.db.conn) == self._generation:
+                        raise
+            self.load_segments()
 
     # -- writes -------------------------------------------------------------
     def write(self, add: Sequence[PendingArticle], remove: Sequence[str] = ()) -> None:
         """Remove articles and add others in one step: all of it lands, or none of it."""
         with self.writing():
+            written: list[SegmentRecord] = []
             self.db.begin()
             try:
-                gone_chunks: list[int] = []
-                gone_spans: list[int] = []
                 for article_id in [*remove, *(p.article.id for p in add)]:
-                    chunks, spans = self.db.delete_article(article_id)
-                    gone_chunks += chunks
-                    gone_spans += spans
-                self.chunk_index.remove(np.asarray(gone_chunks, dtype=np.int64))
-                self.span_index.remove(np.asarray(gone_spans, dtype=np.int64))
+                    self.db.delete_article(article_id)
+                chunk_ids: list[int] = []
+                span_ids: list[int] = []
+                chunk_vectors: list[Matrix] = []
+                span_vectors: list[Matrix] = []
                 for pending in add:
-                    chunk_ids, span_ids = self.db.insert_article(pending.article, pending.chunks)
-                    flat = np.asarray([i for ids in span_ids for i in ids], dtype=np.int64)
-                    self.chunk_index.add(
-                        np.asarray(chunk_ids, dtype=np.int64), pending.chunk_vectors
-                    )
-                    self.span_index.add(flat, pending.span_vectors)
-                self._save_vectors()
-                self._rebuild_lexical()
+                    ids, spans = self.db.insert_article(pending.article, pending.chunks)
+                    chunk_ids += ids
+                    span_ids += [i for chunk in spans for i in chunk]
+                    chunk_vectors.append(pending.chunk_vectors)
+                    span_vectors.append(pending.span_vectors)
+                for kind, ids_, vectors in (
+                    ("chunks", chunk_ids, chunk_vectors),
+                    ("spans", span_ids, span_vectors),
+                ):
+                    if ids_:
+                        record = self._writer.flat(
+                            kind, np.asarray(ids_, dtype=np.int64), np.concatenate(vectors)
+                        )
+                        written.append(record)
+                        catalog.add_segment(self.db.conn, record)
+                catalog.bump(self.db.conn)
                 self.db.commit()
             except BaseException as exc:
                 self.db.rollback()
-                try:
-                    # The files on disk may hold the new vectors: reload, drop what SQLite lacks.
-                    self.chunk_index, self.span_index = self._load_vectors()
-                    self._repair()
-                except (OSError, sqlite3.Error):
-                    pass  # still cannot write (the disk is full): the next open repairs
+                for record in written:
+                    self._writer.discard(record)
                 if isinstance(exc, (OSError, sqlite3.Error)):
                     raise IndexWriteError(
                         f"{self.folder}: cannot write the index ({_reason(exc)}); nothing was "
                         "changed. Free some disk space (or fix the permissions) and run it again"
                     ) from exc
                 raise
+            self.load_segments()
+            self._after_commit()
+
+    def _after_commit(self) -> None:
+        """Merge what is due (the write itself has landed), then mirror the manifest."""
+        try:
+            self._merge_due()
+        except (OSError, sqlite3.Error) as exc:
+            raise IndexWriteError(
+                f"{self.folder}: the articles are saved, but merging segments failed "
+                f"({_reason(exc)}); the next write or `khabar compact` merges them"
+            ) from exc
+        try:
+            self._save_manifest()
+        except OSError as exc:
+            raise IndexWriteError(
+                f"{self.folder}: the articles are saved but the manifest could not be "
+                f"written ({_reason(exc)}); the next command repairs it"
+            ) from exc
+
+    def _merge_due(self, everything: bool = False) -> int:
+        """Merge segments, tier by tier, while a tier is full (``everything``: into one per
+        kind, dropping every removed vector). Returns how many merges ran."""
+        merges = 0
+        for kind, collection in self.collections.items():
+            while True:
+                records = [s.record for s in collection.segments]
+                if everything:
+                    dead = self._dead_share(kind)
+                    group = records if len(records) > 1 or (records and dead) else None
+                else:
+                    group = plan_merge(records)
+                if not group:
+                    break
+                self.merge(kind, group)
+                merges += 1
+                if everything:
+                    break
+        return merges
+
+    def _dead_share(self, kind: str) -> float:
+        held = self.collections[kind].size
+        live = self.db.counts()[1 if kind == "chunks" else 2]
+        return 0.0 if not held else max(0.0, (held - live) / held)
+
+    def merge(self, kind: str, group: list[SegmentRecord]) -> None:
+        """Merge ``group`` (segments of ``kind``) into one segment, under the writer lock."""
+        from khabar.store.merge import merge_segments
+
+        by_name = {s.record.name: s for s in self.collections[kind].segments}
+        inputs: list[Segment] = [by_name[r.name] for r in group]
+        for segment in inputs:
+            segment.verify()  # a damaged segment is not merged into a new one
+        low = min(r.id_min for r in group)
+        high = max(r.id_max for r in group)
+        live = self.db.live_ids(kind, low, high)
+        record = merge_segments(self, kind, inputs, live)
+        self.db.begin()
+        try:
+            catalog.replace_segments(self.db.conn, [r.name for r in group], record)
+            catalog.bump(self.db.conn)
+            self.db.commit()
+        except BaseException:
+            self.db.rollback()
+            if record is not None:
+                self._writer.discard(record)
+            raise
+        self.load_segments()
+        for old in group:
+            self._writer.discard(old)
+
+    def codec_for(self, kind: str, vectors: Matrix) -> tuple[Codec, Any]:
+        """The kind's codec and trained IVF-PQ index, trained on ``vectors`` the first time."""
+        from khabar.store import ann
+
+        trained = catalog.load_trained(self.db.conn, kind)
+        codec = self._codec(kind)
+        if codec is None or trained is None:
+            codec = Codec.train(vectors)
+            trained = ann.train(vectors)
+            self.db.begin()
             try:
-                self._save_manifest()
-            except OSError as exc:
-                raise IndexWriteError(
-                    f"{self.folder}: the articles are saved but the manifest could not be "
-                    f"written ({_reason(exc)}); the next command repairs it"
-                ) from exc
+                catalog.save_codec(self.db.conn, kind, codec, ann.serialize(trained))
+                self.db.commit()
+            except BaseException:
+                self.db.rollback()
+                raise
+            self._codecs[kind] = codec
+        return codec, ann.deserialize(trained) if isinstance(trained, bytes) else trained
 
-    def _rebuild_lexical(self) -> None:
-        ids, docs = self.db.all_terms()
-        self.lexical = LexicalIndex.build(ids, docs)
-        self.lexical.save(self.folder)
+    def embed(self, ids: list[int], texts: Callable[[Sequence[int]], list[str]]) -> Matrix:
+        """Vectors of the stored texts of ``ids`` (repair and migration), in blocks."""
+        out = [
+            np.asarray(self._embed(texts(ids[start : start + 256])), dtype=np.float32)
+            for start in range(0, len(ids), 256)
+        ]
+        return np.concatenate(out) if out else np.empty((0, self._encoder.dim), np.float32)
 
-    def _save_vectors(self) -> None:
-        self.chunk_index.save(self.folder / CHUNK_VECTORS)
-        self.span_index.save(self.folder / SPAN_VECTORS)
+    def commit_segments(self, add: Sequence[SegmentRecord], drop: Sequence[str] = ()) -> None:
+        """Record ``add`` and forget ``drop`` in one transaction (the new files are deleted
+        if it fails)."""
+        self.db.begin()
+        try:
+            catalog.replace_segments(self.db.conn, list(drop), None)
+            for record in add:
+                catalog.add_segment(self.db.conn, record)
+            catalog.bump(self.db.conn)
+            self.db.commit()
+        except BaseException:
+            self.db.rollback()
+            for record in add:
+                self._writer.discard(record)
+            raise
+
+    @property
+    def writer(self) -> SegmentWriter:
+        """Writes segment files."""
+        return self._writer
+
+    def compact(self) -> dict[str, Any]:
+        """Merge every kind's segments into one and drop removed vectors."""
+        with self.writing():
+            before = {k: len(c.segments) for k, c in self.collections.items()}
+            held = {k: c.size for k, c in self.collections.items()}
+            merges = self._merge_due(everything=True)
+            self._save_manifest()
+        return {
+            "merges": merges,
+            "segments_before": before,
+            "segments_after": {k: len(c.segments) for k, c in self.collections.items()},
+            "vectors_dropped": {k: held[k] - c.size for k, c in self.collections.items()},
+        }
+
+    def _repair(self) -> None:
+        """Check every segment's checksum and that every row has a vector; rebuild what is
+        damaged or missing from the stored text (new flat segments), drop what no row owns."""
+        from khabar.store.repair import repair
+
+        self.rebuilt.extend(repair(self))
+
+    def _manifest_stale(self) -> bool:
+        counts = self.db.counts()
+        m = self.manifest
+        return (m.articles, m.chunks, m.spans) != counts or m.segments != self._segment_list()
+
+    def _segment_list(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "name": s.record.name,
+                "kind": s.record.kind,
+                "layout": s.record.layout,
+                "count": s.record.count,
+            }
+            for c in self.collections.values()
+            for s in c.segments
+        ]
 
     def _save_manifest(self) -> None:
         articles, chunks, spans = self.db.counts()
-        self.manifest.articles, self.manifest.chunks, self.manifest.spans = articles, chunks, spans
-        self.manifest.khabar_version = self._version
-        self.manifest.save(self.folder)
-        self._stamp = self._manifest_stamp()
+        m = self.manifest
+        m.format_version = FORMAT_VERSION
+        m.articles, m.chunks, m.spans = articles, chunks, spans
+        m.khabar_version = self._version
+        m.segments = self._segment_list()
+        m.save(self.folder)
 
-    # -- reads --------------------------------------------------------------
+    # -- dense legs -----------------------------------------------------------
+    def _overfetch(self, kind: str, k: int) -> int:
+        """``k`` widened by the share of removed vectors still in the segments."""
+        dead = self._dead_share(kind)
+        return int(np.ceil(k / max(1.0 - dead, 0.05)))
+
+    def _search_live(
+        self, kind: str, query: Matrix, k: int, live: Callable[[Ids], Ids]
+    ) -> tuple[Ids, Scores]:
+        """The ``k`` best live ids: asks for ``k`` widened by the dead share, and again,
+        deeper, while removed vectors crowd the live ones out."""
+        collection = self.collections[kind]
+        want = self._overfetch(kind, k)
+        while True:
+            ids, scores = collection.search(query, want)
+            keep = np.isin(ids, live(ids))
+            if keep.sum() >= k or want >= collection.size:
+                return ids[keep][:k], scores[keep][:k].astype(np.float64)
+            want *= 4
+
+    def search_chunks(self, query: Matrix, k: int) -> tuple[Ids, Scores]:
+        """About ``k`` best chunk ids (live rows only), best first."""
+
+        def live(ids: Ids) -> Ids:
+            return np.asarray(sorted(self.db.existing_chunk_ids(ids.tolist())), np.int64)
+
+        return self._search_live("chunks", query, k, live)
+
+    def search_spans(self, query: Matrix, k: int) -> tuple[Ids, Ids]:
+        """About ``k`` best spans as (span ids, chunk ids), live rows only."""
+        owners: dict[int, int] = {}
+
+        def live(ids: Ids) -> Ids:
+            owners.update(self.db.span_owners(ids.tolist()))
+            return np.asarray(sorted(owners), np.int64)
+
+        ids, _ = self._search_live("spans", query, k, live)
+        return ids, np.asarray([owners[int(i)] for i in ids], dtype=np.int64)
+
+    def chunk_vectors(self, ids: Ids) -> tuple[Ids, Matrix]:
+        """The chunk ids of ``ids`` that have vectors, and their vectors."""
+        return self.collections["chunks"].vectors(ids)
+
+    def span_vectors(self, ids: Ids) -> tuple[Ids, Matrix]:
+        """The span ids of ``ids`` that have vectors, and their vectors."""
+        return self.collections["spans"].vectors(ids)
+
+    # -- lexical leg ----------------------------------------------------------
+    def lexical_top(self, terms: Sequence[str], k: int, where: Filter) -> tuple[Ids, Scores]:
+        """The ``k`` chunks with the best BM25 for ``terms`` within ``where``."""
+        condition, args = self._condition(where)
+        return lexical.top(self.db.conn, terms, k, condition, args)
+
+    def lexical_scores(self, terms: Sequence[str], ids: Ids) -> Scores:
+        """BM25 of each of ``ids`` for ``terms``."""
+        return lexical.scores_of(self.db.conn, terms, ids)
+
+    # -- metadata ---------------------------------------------------------------
+    def _condition(self, where: Filter) -> tuple[str, list[str]]:
+        return self.db.filter_sql(
+            article_ids=where.article_ids,
+            source=where.source,
+            since=where.since,
+            until=where.until,
+        )
+
+    def article(self, article_id: str) -> ArticleRow | None:
+        """One article, or None."""
+        return self.db.article(article_id)
+
+    def article_by_url(self, url: str) -> ArticleRow | None:
+        """The article with this URL, or None."""
+        return self.db.article_by_url(url)
+
+    def articles(self) -> list[ArticleRow]:
+        """Every article, in the order they were added."""
+        return self.db.articles()
+
+    def sources(self) -> list[str]:
+        """The distinct sources, sorted."""
+        return self.db.sources()
+
+    def counts(self) -> tuple[int, int, int]:
+        """(articles, chunks, spans)."""
+        return self.db.counts()
+
+    def count_matching(self, where: Filter) -> int:
+        """How many articles ``where`` lets through."""
+        return self.db.count_articles(*self._condition(where))
+
+    def chunk_ids_matching(self, where: Filter, limit: int) -> Ids | None:
+        """Every chunk id ``where`` lets through, or None when more than ``limit``."""
+        found = self.db.chunk_ids_where(*self._condition(where), limit)
+        return None if found is None else np.asarray(found, dtype=np.int64)
+
+    def keep_matching(self, ids: Ids, where: Filter) -> Ids:
+        """The live chunk ids of ``ids`` that ``where`` lets through, in order."""
+        found = self.db.keep_chunks_where(ids.tolist(), *self._condition(where))
+        return np.asarray([i for i in ids.tolist() if i in found], dtype=np.int64)
+
+    def chunk_ids_of(self, article_ids: Sequence[str]) -> Ids:
+        """The chunk ids of the given articles."""
+        return np.asarray(self.db.chunk_ids_of(article_ids), dtype=np.int64)
+
+    def chunks(self, ids: Sequence[int]) -> dict[int, StoredChunk]:
+        """Chunks by id with their article's citation fields."""
+        return self.db.chunks(ids)
+
+    def chunk_at(self, article_id: str, ordinal: int) -> StoredChunk | None:
+        """The chunk of ``article_id`` at ``ordinal``, or None."""
+        return self.db.chunk_at(article_id, ordinal)
+
+    def spans_of_chunks(self, ids: Sequence[int]) -> list[StoredSpan]:
+        """Every span of the given chunks."""
+        return self.db.spans_of_chunks(ids)
+
+    def span_table(self, chunk_ids: Sequence[int]) -> Ids:
+        """Rows (span id, chunk id, is_sentence) of every span of the given chunks."""
+        return self.db.span_table(chunk_ids)
+
+    def describe(self) -> dict[str, Any]:
+        """Format, encoder, segments and size on disk."""
+        self.refresh()
+        m = self.manifest
+        segments = []
+        for kind, collection in self.collections.items():
+            for s in collection.segments:
+                segments.append(
+                    {
+                        "name": s.record.name,
+                        "kind": kind,
+                        "layout": s.record.layout,
+                        "vectors": s.record.count,
+                        "bytes": sum(size for size, _ in s.record.files.values()),
+                    }
+                )
+        layouts = {str(s["layout"]) for s in segments}
+        return {
+            "store": "faiss",
+            "encoder": m.encoder,
+            "encoder_fingerprint": m.encoder_fingerprint,
+            "dim": m.dim,
+            "format_version": m.format_version,
+            "index_type": " + ".join(sorted(layouts)) or FLAT,
+            "segments": segments,
+            "size_bytes": self.size_on_disk(),
+        }
+
     def size_on_disk(self) -> int:
-        """Bytes used by the index folder's files."""
-        return sum(p.stat().st_size for p in self.folder.iterdir() if p.is_file())
+        """Bytes used by the index folder's files (segments included)."""
+        total = 0
+        for path in self.folder.rglob("*"):
+            with contextlib.suppress(OSError):
+                if path.is_file():
+                    total += path.stat().st_size
+        return total
 
     def close(self) -> None:
-        """Close the database."""
+        """Close the database (the segments' maps close with the process)."""
         self.db.close()
 
 

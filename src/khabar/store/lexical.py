@@ -1,111 +1,88 @@
-"""The lexical leg: BM25 (bm25s) over the chunks' terms. The only module importing bm25s.
+"""The lexical leg: BM25 from SQLite's FTS5 over the chunks' terms.
 
-bm25s indexes are immutable, so a write rebuilds the index from the terms stored
-in SQLite (no re-tokenising). The files are written to a fresh folder that then
-replaces the old one; the chunk ids it covers are saved beside it, so a stale or
-half-written lexical folder is detected on open and rebuilt. No pickle is used.
+The terms are khabar's own (Arabic-normalised, lightly stemmed: ``text/tokenize.py``),
+stored per chunk in ``chunk_terms``; the FTS5 table indexes them (its tokenizer only splits
+them on white space again), triggers keep it in step with every insert and delete, and it
+is written in the same transaction as the rows, so it is never stale or half-written. A
+write costs the postings it adds; ``bm25()`` ranks only the rows that match.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
-import logging
-import os
-import shutil
-import tempfile
+import math
+import sqlite3
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from khabar.errors import BackendMissingError
-from khabar.store.atomic import fsync_dir
+Ids = npt.NDArray[np.int64]
+Scores = npt.NDArray[np.float64]
 
-LEXICAL_DIR = "lexical"
-FORMAT = 1
-
-
-def _bm25s() -> Any:
-    try:
-        import bm25s
-    except ImportError as exc:  # pragma: no cover - bm25s is a hard dependency
-        raise BackendMissingError("the lexical leg needs bm25s: pip install bm25s") from exc
-    logging.getLogger("bm25s").setLevel(logging.WARNING)
-    return bm25s
+# FTS5's bm25() with Lucene's defaults, the same as the bm25s index it replaced.
+K1 = 1.2
+B = 0.75
 
 
-class LexicalIndex:
-    """BM25 scores of chunks for a bag of query terms."""
-
-    def __init__(self, ids: npt.NDArray[np.int64], model: Any | None) -> None:
-        self.ids = ids  # position in the BM25 index → chunk id
-        self._model = model
-        self._vocab: dict[str, int] = dict(model.vocab_dict) if model is not None else {}
-
-    @classmethod
-    def build(cls, ids: Sequence[int], documents: Sequence[Sequence[str]]) -> LexicalIndex:
-        """Index ``documents`` (lists of terms), one per chunk id."""
-        id_array = np.asarray(ids, dtype=np.int64)
-        if not len(id_array):
-            return cls(id_array, None)
-        bm25s = _bm25s()
-        model = bm25s.BM25(k1=1.2, b=0.75)
-        model.index([list(d) or [""] for d in documents], show_progress=False)
-        return cls(id_array, model)
-
-    def save(self, folder: Path) -> None:
-        """Write into ``folder``/lexical, replacing what was there."""
-        target = folder / LEXICAL_DIR
-        tmp = Path(tempfile.mkdtemp(prefix=".lexical.", dir=folder))
-        try:
-            np.save(tmp / "ids.npy", self.ids, allow_pickle=False)
-            if self._model is not None:
-                self._model.save(str(tmp), show_progress=False)
-            (tmp / "khabar-lexical.json").write_text(
-                json.dumps({"format": FORMAT, "count": len(self.ids)}), encoding="utf-8"
-            )
-            for path in tmp.iterdir():
-                with path.open("rb") as handle:
-                    os.fsync(handle.fileno())
-            old = folder / f".lexical.old.{os.getpid()}"
-            if target.exists():
-                os.replace(target, old)
-            os.replace(tmp, target)
-            fsync_dir(folder)
-            shutil.rmtree(old, ignore_errors=True)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-
-    @classmethod
-    def load(cls, folder: Path) -> LexicalIndex | None:
-        """Read ``folder``/lexical; None when it is missing or unreadable (then rebuild it)."""
-        target = folder / LEXICAL_DIR
-        try:
-            meta = json.loads((target / "khabar-lexical.json").read_text(encoding="utf-8"))
-            if meta.get("format") != FORMAT:
-                return None
-            ids = np.load(target / "ids.npy", allow_pickle=False).astype(np.int64)
-            if len(ids) != meta.get("count"):
-                return None
-            model = _bm25s().BM25.load(str(target), allow_pickle=False) if len(ids) else None
-        except (OSError, ValueError, KeyError, json.JSONDecodeError):
-            return None
-        return cls(ids, model)
-
-    def scores(self, query_terms: Sequence[str]) -> npt.NDArray[np.float32]:
-        """BM25 score of every chunk (in ``ids`` order) for the query terms."""
-        known = [self._vocab[t] for t in dict.fromkeys(query_terms) if t in self._vocab]
-        if self._model is None or not known:
-            return np.zeros(len(self.ids), dtype=np.float32)
-        return np.asarray(self._model.get_scores(known), dtype=np.float32)
+def match_expression(query_terms: Sequence[str]) -> str:
+    """An FTS5 query matching any of the terms (each quoted, so no term is an operator)."""
+    unique = dict.fromkeys(t for t in query_terms if t)
+    return " OR ".join('"' + t.replace('"', '""') + '"' for t in unique)
 
 
-def remove_stale(folder: Path) -> None:
-    """Remove leftovers of an interrupted save."""
-    for path in folder.glob(".lexical.*"):
-        with contextlib.suppress(OSError):
-            shutil.rmtree(path)
+def top(
+    conn: sqlite3.Connection,
+    query_terms: Sequence[str],
+    k: int,
+    condition: str = "1",
+    args: Sequence[str] = (),
+) -> tuple[Ids, Scores]:
+    """The ``k`` chunks with the highest BM25 for the terms, among the articles meeting
+    ``condition`` (on ``articles a``), best first; scores are positive.
+
+    The score is Lucene's BM25 (k1 1.2, b 0.75, IDF log(1 + (N − n + ½)/(n + ½))), as the
+    bm25s index this replaced computed it: FTS5's own ``bm25()`` takes IDF as
+    log((N − n + ½)/(n + ½)), which vanishes for a term in half the chunks, and so ranks
+    a small index badly (measured on the sample article). FTS5 finds the matching chunks
+    and scores one term at a time; its IDF is divided out and Lucene's put in."""
+    unique = [t for t in dict.fromkeys(query_terms) if t]
+    if not unique or k <= 0:
+        return np.empty(0, dtype=np.int64), np.empty(0)
+    total = int(conn.execute("SELECT COUNT(*) FROM chunk_terms").fetchone()[0])
+    frequencies = dict(
+        conn.execute(
+            f"SELECT term, doc FROM chunks_vocab WHERE term IN ({','.join('?' * len(unique))})",
+            unique,
+        ).fetchall()
+    )
+    if condition == "1":
+        sql = f"SELECT rowid, -bm25(chunks_fts, {K1}, {B}) FROM chunks_fts WHERE chunks_fts MATCH ?"
+    else:
+        sql = (
+            f"SELECT f.rowid, -bm25(chunks_fts, {K1}, {B}) FROM chunks_fts f "
+            "JOIN chunks c ON c.id = f.rowid JOIN articles a ON a.id = c.article_id "
+            f"WHERE chunks_fts MATCH ? AND {condition}"
+        )
+    summed: dict[int, float] = {}
+    for term in unique:
+        n = int(frequencies.get(term, 0))
+        if not n:
+            continue
+        fts_idf = max(math.log((total - n + 0.5) / (n + 0.5)), 1e-6)
+        lucene_idf = math.log(1.0 + (total - n + 0.5) / (n + 0.5))
+        scale = lucene_idf / fts_idf
+        for rowid, score in conn.execute(sql, [match_expression([term]), *args]):
+            summed[int(rowid)] = summed.get(int(rowid), 0.0) + float(score) * scale
+    if not summed:
+        return np.empty(0, dtype=np.int64), np.empty(0)
+    ids = np.fromiter(summed.keys(), dtype=np.int64, count=len(summed))
+    scores = np.fromiter(summed.values(), dtype=np.float64, count=len(summed))
+    order = np.lexsort((ids, -scores))[:k]
+    return ids[order], scores[order]
+
+
+def scores_of(conn: sqlite3.Connection, query_terms: Sequence[str], ids: Ids) -> Scores:
+    """BM25 (as ``top`` scores it) of each chunk of ``ids`` (0 where no term occurs)."""
+    found_ids, found = top(conn, query_terms, 1 << 62)
+    lookup = dict(zip(found_ids.tolist(), found.tolist(), strict=True))
+    return np.asarray([lookup.get(int(i), 0.0) for i in ids], dtype=np.float64)

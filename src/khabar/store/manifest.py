@@ -10,7 +10,9 @@ from typing import Any
 from khabar.errors import EncoderMismatchError, IndexFormatError
 from khabar.store.atomic import write_atomic
 
-FORMAT_VERSION = 1
+# 2: vector segments and FTS5 (1: two whole FAISS files and a bm25s folder, migrated on open)
+FORMAT_VERSION = 2
+OLDEST_READABLE = 1
 MANIFEST_NAME = "manifest.json"
 
 
@@ -28,6 +30,7 @@ class Manifest:
     chunks: int = 0
     spans: int = 0
     settings: dict[str, Any] = field(default_factory=dict)
+    segments: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> str:
         """The manifest as pretty JSON."""
@@ -56,9 +59,9 @@ class Manifest:
                 f"{path}: index format {version} is newer than this khabar reads "
                 f"({FORMAT_VERSION}); upgrade khabar"
             )
-        if version < FORMAT_VERSION:
+        if version < OLDEST_READABLE:
             raise IndexFormatError(
-                f"{path}: index format {version} is older than {FORMAT_VERSION}; "
+                f"{path}: index format {version} is older than {OLDEST_READABLE}; "
                 "rebuild it with `khabar add` into a new --index folder"
             )
         known = {f for f in cls.__dataclass_fields__}

@@ -19,7 +19,7 @@ from khabar.errors import IndexFormatError
 from khabar.records import Article, Chunk, embed_text
 from khabar.text.tokenize import terms
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DB_NAME = "khabar.sqlite"
 
 _SCHEMA = """
@@ -57,6 +57,38 @@ CREATE TABLE IF NOT EXISTS chunk_terms (
     chunk_id INTEGER PRIMARY KEY REFERENCES chunks(id) ON DELETE CASCADE,
     terms TEXT NOT NULL
 );
+"""
+
+# Schema 2: the vector segments that hold the index's vectors (written in the same
+# transaction as the rows they embed, so that the two never disagree), the codecs that
+# sealed segments share, and the lexical leg as an FTS5 index over chunk_terms, kept in
+# step by triggers (a chunk's cascade delete removes its terms, and so its postings).
+_SCHEMA_2 = """
+CREATE TABLE IF NOT EXISTS segments (
+    name TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    layout TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    id_min INTEGER NOT NULL,
+    id_max INTEGER NOT NULL,
+    files TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS codecs (
+    kind TEXT PRIMARY KEY,
+    codec BLOB NOT NULL,
+    trained BLOB NOT NULL
+);
+CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
+    terms, content='chunk_terms', content_rowid='chunk_id',
+    tokenize="unicode61 remove_diacritics 0 tokenchars '.'"
+);
+CREATE VIRTUAL TABLE IF NOT EXISTS chunks_vocab USING fts5vocab(chunks_fts, 'row');
+CREATE TRIGGER IF NOT EXISTS chunk_terms_in AFTER INSERT ON chunk_terms BEGIN
+    INSERT INTO chunks_fts(rowid, terms) VALUES (new.chunk_id, new.terms);
+END;
+CREATE TRIGGER IF NOT EXISTS chunk_terms_out AFTER DELETE ON chunk_terms BEGIN
+    INSERT INTO chunks_fts(chunks_fts, rowid, terms) VALUES ('delete', old.chunk_id, old.terms);
+END;
 """
 
 
@@ -127,14 +159,24 @@ class MetadataStore:
             if "author" not in columns:  # databases written before authors were kept
                 self._db.execute("ALTER TABLE articles ADD COLUMN author TEXT")
             version = self.get_meta("schema_version")
+            if version is not None and int(version) > SCHEMA_VERSION:
+                raise IndexFormatError(
+                    f"{path}: database schema {version} is newer than this khabar reads "
+                    f"({SCHEMA_VERSION}); upgrade khabar"
+                )
+            self.upgraded = version is not None and int(version) < SCHEMA_VERSION
+            if version is None or self.upgraded:
+                if self.upgraded:  # schema 1: every chunk gets its terms, for FTS5 to index
+                    self.fill_missing_terms()
+                # executescript commits first, so the transaction is part of the script
+                self._db.executescript(
+                    f"BEGIN IMMEDIATE;\n{_SCHEMA_2}\n"
+                    + ("INSERT INTO chunks_fts(chunks_fts) VALUES ('rebuild');\n")
+                    + "INSERT OR REPLACE INTO meta(key, value) VALUES "
+                    + f"('schema_version', '{SCHEMA_VERSION}');\nCOMMIT;"
+                )
         except sqlite3.DatabaseError as exc:
             raise IndexFormatError(f"{path}: not a usable SQLite database ({exc})") from exc
-        if version is None:
-            self.set_meta("schema_version", str(SCHEMA_VERSION))
-        elif int(version) != SCHEMA_VERSION:
-            raise IndexFormatError(
-                f"{path}: database schema {version}, this khabar reads {SCHEMA_VERSION}"
-            )
 
     @property
     def _db(self) -> sqlite3.Connection:
@@ -271,27 +313,81 @@ class MetadataStore:
         )
         return [ArticleRow(*row) for row in self._db.execute(sql, args)]
 
-    def article_ids_where(
-        self, *, source: str | None = None, since: str | None = None, until: str | None = None
-    ) -> frozenset[str]:
-        """Ids of the articles whose source contains ``source`` (any case) and whose
-        publication day is within [since, until] (ISO days). An article without a
-        date never matches a date filter."""
+    def filter_sql(
+        self,
+        *,
+        article_ids: frozenset[str] | None = None,
+        source: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+    ) -> tuple[str, list[str]]:
+        """A condition on the articles table (alias ``a``) and its arguments: source contains
+        ``source`` (any case), the publication day within [since, until] (an article
+        without a date never matches a date filter), the id among ``article_ids``."""
         clauses: list[str] = []
         args: list[str] = []
         if source:
-            clauses.append("instr(lower(source), lower(?)) > 0")
+            clauses.append("instr(lower(a.source), lower(?)) > 0")
             args.append(source)
         if since:
-            clauses.append("published IS NOT NULL AND substr(published, 1, 10) >= ?")
+            clauses.append("a.published IS NOT NULL AND substr(a.published, 1, 10) >= ?")
             args.append(since)
         if until:
-            clauses.append("published IS NOT NULL AND substr(published, 1, 10) <= ?")
+            clauses.append("a.published IS NOT NULL AND substr(a.published, 1, 10) <= ?")
             args.append(until)
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        return frozenset(
-            str(r[0]) for r in self._db.execute(f"SELECT id FROM articles {where}", args)
-        )
+        if article_ids is not None:
+            wanted = sorted(article_ids)
+            clauses.append("a.id IN (SELECT value FROM json_each(?))" if wanted else "0")
+            if wanted:
+                import json
+
+                args.append(json.dumps(wanted))
+        return (" AND ".join(clauses) or "1"), args
+
+    def count_articles(self, condition: str, args: Sequence[str]) -> int:
+        """How many articles meet ``condition`` (from ``filter_sql``)."""
+        sql = f"SELECT COUNT(*) FROM articles a WHERE {condition}"
+        return int(self._db.execute(sql, list(args)).fetchone()[0])
+
+    def chunk_ids_where(self, condition: str, args: Sequence[str], limit: int) -> list[int] | None:
+        """The chunk ids of the articles meeting ``condition``, or None past ``limit``."""
+        rows = self._db.execute(
+            f"SELECT c.id FROM chunks c JOIN articles a ON a.id = c.article_id "
+            f"WHERE {condition} ORDER BY c.id LIMIT ?",
+            [*args, limit + 1],
+        ).fetchall()
+        return None if len(rows) > limit else [int(r[0]) for r in rows]
+
+    def keep_chunks_where(
+        self, ids: Iterable[int], condition: str, args: Sequence[str]
+    ) -> set[int]:
+        """Which of ``ids`` are chunks of articles meeting ``condition``."""
+        wanted = [int(i) for i in ids]
+        found: set[int] = set()
+        for batch in _batches(wanted, 400):
+            marks = ",".join("?" * len(batch))
+            found.update(
+                int(r[0])
+                for r in self._db.execute(
+                    f"SELECT c.id FROM chunks c JOIN articles a ON a.id = c.article_id "
+                    f"WHERE c.id IN ({marks}) AND {condition}",
+                    [*batch, *args],
+                )
+            )
+        return found
+
+    def live_ids(self, table: str, low: int, high: int) -> npt.NDArray[np.int64]:
+        """The ids of ``table`` (chunks or spans) within [low, high], ascending."""
+        assert table in ("chunks", "spans")
+        rows = self._db.execute(
+            f"SELECT id FROM {table} WHERE id BETWEEN ? AND ? ORDER BY id", (low, high)
+        ).fetchall()
+        return np.asarray([r[0] for r in rows], dtype=np.int64)
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        """This thread's connection (for the store's own tables: segments, lexical)."""
+        return self._db
 
     def sources(self) -> list[str]:
         """The distinct sources of the articles, sorted."""
@@ -333,8 +429,8 @@ class MetadataStore:
         """Every span id, ascending."""
         return [int(r[0]) for r in self._db.execute("SELECT id FROM spans ORDER BY id")]
 
-    def all_terms(self) -> tuple[list[int], list[list[str]]]:
-        """Every chunk id with its BM25 terms (rows missing terms get them first)."""
+    def fill_missing_terms(self) -> None:
+        """Give every chunk without BM25 terms its terms (indexes of schema 1)."""
         missing = self._db.execute(
             "SELECT c.id, c.section, c.text FROM chunks c "
             "LEFT JOIN chunk_terms t ON t.chunk_id = c.id WHERE t.chunk_id IS NULL"
@@ -344,6 +440,9 @@ class MetadataStore:
                 "INSERT INTO chunk_terms(chunk_id, terms) VALUES (?, ?)",
                 (chunk_id, " ".join(terms(embed_text(section, text)))),
             )
+
+    def all_terms(self) -> tuple[list[int], list[list[str]]]:
+        """Every chunk id with its BM25 terms (for benchmarks of other lexical indexes)."""
         ids: list[int] = []
         docs: list[list[str]] = []
         for chunk_id, joined in self._db.execute(

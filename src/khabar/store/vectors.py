@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from khabar.errors import BackendMissingError, IndexFormatError
+from khabar.errors import IndexFormatError
 from khabar.store.atomic import write_atomic
 
 # The last 40 bytes of a vector file: SHA-256 of what comes before, then this marker.
@@ -25,14 +25,9 @@ Matrix = npt.NDArray[np.float32]
 
 
 def _faiss() -> Any:
-    try:
-        import faiss
-    except ImportError as exc:  # pragma: no cover - faiss-cpu is a hard dependency
-        raise BackendMissingError("the vector index needs faiss: pip install faiss-cpu") from exc
-    # One question at a time: waking OpenMP threads costs more than the exact search of a
-    # news corpus, and the encoder already keeps every core busy while it runs.
-    faiss.omp_set_num_threads(1)
-    return faiss
+    from khabar.store.ann import faiss
+
+    return faiss()
 
 
 class VectorIndex:

@@ -1,0 +1,212 @@
+"""Store costs as an index grows to a million paragraphs (the archive-scale issue).
+
+STAND-IN ENCODER: the vectors are random unit vectors of the real pair's width (896), so
+that only the store's work is measured (chunking, SQLite and FTS5, segments, merges,
+sealing, search). The index carries the real encoder's name, so the real `khabar ask`
+(whose question embedding is real) opens it for the cold-start figure. Articles are 8
+paragraphs of real Arabic sentences (XQuAD's Arabic passages, shuffled); questions for
+the lexical leg are XQuAD's Arabic questions. Nothing here measures retrieval quality.
+
+    python bench/scale.py --steps 10000,100000,300000,1000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+from khabar.chunk import chunk_article
+from khabar.ingest import article_from_text
+from khabar.search import SearchSettings, search
+from khabar.store import EncoderInfo, Filter, PendingArticle, SegmentStore
+from khabar.text.split import split_sentences
+
+ROOT = Path(__file__).resolve().parents[1]
+XQUAD = ROOT / "data" / "xquad" / "xquad.ar.json"
+DIM = 896
+
+
+def real_encoder_info() -> EncoderInfo:
+    """The default pair's identity (name, fingerprint), without loading the models' engines."""
+    from khabar.embed import load_encoder
+
+    enc = load_encoder("bundled", "use", 0.15, None)
+    return EncoderInfo(enc.name, enc.fingerprint, enc.dim)
+
+
+def sentences_and_questions() -> tuple[list[str], list[str]]:
+    data = json.loads(XQUAD.read_text(encoding="utf-8"))["data"]
+    sentences: list[str] = []
+    questions: list[str] = []
+    for article in data:
+        for para in article["paragraphs"]:
+            text = para["context"]
+            sentences += [text[s:e] for s, e in split_sentences(text) if e - s > 30]
+            questions += [q["question"] for q in para["qas"]]
+    return sentences, questions
+
+
+class Articles:
+    """Articles of 8 paragraphs (2–3 real sentences each), with random vectors."""
+
+    def __init__(self, sentences: list[str], seed: int = 7) -> None:
+        self.sentences = sentences
+        self.rng = random.Random(seed)
+        self.vectors = np.random.default_rng(seed)
+        self.n = 0
+
+    def _unit(self, rows: int) -> np.ndarray:  # type: ignore[type-arg]
+        v = self.vectors.standard_normal((rows, DIM), dtype=np.float32)
+        return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+    def next(self) -> PendingArticle:
+        self.n += 1
+        paragraphs = [
+            " ".join(self.rng.sample(self.sentences, self.rng.randint(2, 3))) for _ in range(8)
+        ]
+        day = f"2025-{1 + self.n % 12:02d}-{1 + self.n % 28:02d}"
+        article = article_from_text(
+            "\n".join(paragraphs),
+            article_id=f"n{self.n}",
+            title=f"خبر {self.n}",
+            source=f"wire-{self.n % 20}",
+            published=day,
+        )
+        chunks = chunk_article(article, 1200)
+        spans = sum(len(c.spans) for c in chunks)
+        return PendingArticle(article, chunks, self._unit(len(chunks)), self._unit(spans))
+
+
+def cold_ask(folder: Path, question: str) -> dict[str, float]:
+    """A real `khabar ask` in a new process (real question embedding, bundled engine)."""
+    started = time.perf_counter()
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            (
+                "import resource, sys; from khabar.cli import main; rc = main(sys.argv[1:]); "
+                "print('MAXRSS', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "
+                "file=sys.stderr); sys.exit(rc)"
+            ),
+            "ask",
+            question,
+            "--index",
+            str(folder),
+            "-k",
+            "5",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    seconds = time.perf_counter() - started
+    rss = next(
+        (int(line.split()[1]) for line in done.stderr.splitlines() if line.startswith("MAXRSS")),
+        0,
+    )
+    if done.returncode != 0:
+        print(done.stderr[-2000:], file=sys.stderr)
+    return {"cold_ask_s": round(seconds, 2), "serving_peak_rss_gb": round(rss / 1e6, 2)}
+
+
+def measure(store: SegmentStore, articles: Articles, questions: list[str]) -> dict[str, object]:
+    rng = np.random.default_rng(3)
+    settings = SearchSettings()
+    times = []
+    filtered = []
+    for i, question in enumerate(questions[:120]):
+        q = rng.standard_normal(DIM).astype(np.float32)
+        q /= np.linalg.norm(q)
+        started = time.perf_counter()
+        search(store, q, 5, settings, question=question)
+        times.append(time.perf_counter() - started)
+        if i < 40:
+            started = time.perf_counter()
+            search(store, q, 5, settings, question=question, where=Filter(source="wire-3"))
+            filtered.append(time.perf_counter() - started)
+    one = []
+    for _ in range(5):
+        started = time.perf_counter()
+        store.write([articles.next()])
+        one.append(time.perf_counter() - started)
+    times.sort()
+    return {
+        "ask_p50_ms": round(1000 * statistics.median(times), 1),
+        "ask_p95_ms": round(1000 * times[int(0.95 * (len(times) - 1))], 1),
+        "filtered_ask_p50_ms": round(1000 * statistics.median(filtered), 1),
+        "add_one_article_s": round(statistics.median(one), 3),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--steps", default="10000,100000,300000,1000000")
+    parser.add_argument("--folder", type=Path, default=ROOT / "bench" / ".cache" / "scale")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "scale.json")
+    args = parser.parse_args()
+    import shutil
+
+    shutil.rmtree(args.folder, ignore_errors=True)
+    sentences, questions = sentences_and_questions()
+    random.Random(1).shuffle(questions)
+    info = real_encoder_info()
+    store = SegmentStore.open(args.folder, info, lambda t: np.zeros((len(t), DIM)), "bench")
+    articles = Articles(sentences)
+    results: dict[str, object] = {
+        "what": "store costs only; STAND-IN ENCODER (random unit vectors, dim 896)",
+        "date": date.today().isoformat(),
+        "machine": f"{platform.machine()}, {len(__import__('os').sched_getaffinity(0))} cores, "
+        f"Python {platform.python_version()}",
+        "steps": [],
+    }
+    paragraphs = 0
+    for target in [int(s) for s in args.steps.split(",")]:
+        started = time.perf_counter()
+        grown = 0
+        group: list[PendingArticle] = []
+        while paragraphs + grown < target:
+            article = articles.next()
+            group.append(article)
+            grown += len(article.chunks)
+            if sum(len(p.chunks) for p in group) >= 256:  # as `khabar add` writes
+                store.write(group)
+                group = []
+        if group:
+            store.write(group)
+        bulk = grown / (time.perf_counter() - started)
+        paragraphs += grown
+        step: dict[str, object] = {"paragraphs": store.counts()[1], "spans": store.counts()[2]}
+        step["bulk_paragraphs_per_s"] = round(bulk, 1)
+        step.update(measure(store, articles, questions))
+        paragraphs = store.counts()[1]
+        step.update(cold_ask(args.folder, questions[0]))
+        size = store.size_on_disk()
+        step["disk_per_paragraph_kb"] = round(size / paragraphs / 1000, 2)
+        step["segments"] = {
+            k: [(s.record.layout, s.count) for s in c.segments]
+            for k, c in store.collections.items()
+        }
+        step["bench_peak_rss_gb"] = round(
+            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6, 2
+        )
+        results["steps"].append(step)  # type: ignore[union-attr]
+        print(json.dumps(step), flush=True)
+        args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    store.close()
+
+
+if __name__ == "__main__":
+    main()

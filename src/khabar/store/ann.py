@@ -1,0 +1,131 @@
+"""Approximate search for sealed segments: FAISS IVF-PQ, memory-mapped. Imports faiss.
+
+Following FAISS's guidelines for a few million vectors ("Guidelines to choose an index"):
+an inverted file of ``nlist`` lists over a flat coarse quantizer (1,024 centroids cost one
+small matrix product a question, so an HNSW quantizer would gain nothing at this size) and
+product-quantised codes, the candidates re-scored from a finer copy (the segment's 8-bit
+codes, ``segments.py``), as ``IndexRefine`` does. One trained index is kept per index kind,
+so that every sealed segment shares its centroids and codebooks and a merge moves lists
+(``merge_from``) instead of encoding vectors again.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from khabar.errors import BackendMissingError, IndexFormatError
+from khabar.store.atomic import write_atomic
+
+NLIST = 1024
+NPROBE = 32
+PQ_BYTES = 56  # bytes a vector (sub-quantisers of 8 bits)
+TRAIN_SAMPLE = 65_536
+
+
+def faiss() -> Any:
+    """The faiss module, with one thread for questions (see vectors.py)."""
+    try:
+        import faiss as module
+    except ImportError as exc:  # pragma: no cover - faiss-cpu is a hard dependency
+        raise BackendMissingError("the vector index needs faiss: pip install faiss-cpu") from exc
+    module.omp_set_num_threads(1)
+    return module
+
+
+def _pq_bytes(dim: int) -> int:
+    for m in (PQ_BYTES, 64, 48, 32, 28, 24, 16, 12, 8, 4, 2, 1):
+        if dim % m == 0:
+            return m
+    return 1
+
+
+def train(vectors: npt.NDArray[np.float32], seed: int = 1234) -> Any:
+    """An empty IVF-PQ index trained on (a sample of) ``vectors`` (inner product)."""
+    f = faiss()
+    n, dim = vectors.shape
+    nlist = max(1, min(NLIST, n // 39))
+    rng = np.random.default_rng(seed)
+    sample = vectors if n <= TRAIN_SAMPLE else vectors[rng.choice(n, TRAIN_SAMPLE, replace=False)]
+    bits = min(8, int(np.log2(max(n, 2))))  # 8 bits a sub-quantiser (fewer for tiny tests)
+    index = f.index_factory(dim, f"IVF{nlist},PQ{_pq_bytes(dim)}x{bits}", f.METRIC_INNER_PRODUCT)
+    index.cp.niter = 10
+    # Polysemous codes would speed Hamming pre-filtering, which khabar does not use, and
+    # their training (simulated annealing) takes minutes.
+    index.do_polysemous_training = False
+    f.omp_set_num_threads(max(1, _cores()))  # training is a write: use every core
+    try:
+        index.train(np.ascontiguousarray(sample, dtype=np.float32))
+    finally:
+        f.omp_set_num_threads(1)
+    return index
+
+
+def _cores() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0))
+
+
+def serialize(index: Any) -> bytes:
+    """FAISS's own serialisation of ``index``."""
+    return bytes(faiss().serialize_index(index).tobytes())
+
+
+def deserialize(raw: bytes) -> Any:
+    """The inverse of ``serialize``."""
+    return faiss().deserialize_index(np.frombuffer(raw, dtype=np.uint8))
+
+
+def add(index: Any, ids: npt.NDArray[np.int64], vectors: npt.NDArray[np.float32]) -> None:
+    """Encode ``vectors`` into ``index`` (in place) under ``ids``, on every core."""
+    f = faiss()
+    f.omp_set_num_threads(max(1, _cores()))
+    try:
+        for start in range(0, len(ids), 65_536):
+            stop = start + 65_536
+            index.add_with_ids(
+                np.ascontiguousarray(vectors[start:stop], dtype=np.float32),
+                np.ascontiguousarray(ids[start:stop], dtype=np.int64),
+            )
+    finally:
+        f.omp_set_num_threads(1)
+
+
+def merged(trained: Any, paths: list[Path], drop: npt.NDArray[np.int64]) -> Any:
+    """One index holding the lists of the indexes in ``paths`` (read whole), less ``drop``."""
+    f = faiss()
+    index = f.clone_index(trained)
+    for path in paths:
+        other = f.read_index(str(path))
+        index.merge_from(other, 0)
+    if len(drop):
+        index.remove_ids(f.IDSelectorBatch(np.ascontiguousarray(drop, dtype=np.int64)))
+    return index
+
+
+def save(index: Any, path: Path) -> None:
+    """Write ``index`` atomically."""
+    write_atomic(path, serialize(index))
+
+
+def load(path: Path) -> Any:
+    """Memory-map an IVF index read-only: its lists stay on disk until a search reads them."""
+    f = faiss()
+    try:
+        index = f.read_index(str(path), f.IO_FLAG_MMAP | f.IO_FLAG_READ_ONLY)
+    except RuntimeError as exc:
+        raise IndexFormatError(f"{path}: cannot read the IVF index ({exc})") from exc
+    return index
+
+
+def search(index: Any, query: npt.NDArray[np.float32], k: int, nprobe: int) -> npt.NDArray[Any]:
+    """Ids of the ``k`` best candidates for ``query`` (PQ scores; -1s dropped)."""
+    f = faiss()
+    params = f.SearchParametersIVF(nprobe=nprobe)
+    _, ids = index.search(query.reshape(1, -1), k, params=params)
+    found = ids[0]
+    return np.asarray(found[found >= 0], dtype=np.int64)

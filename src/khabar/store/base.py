@@ -1,0 +1,166 @@
+"""The Store protocol: everything search, answer and the service may ask of an index.
+
+A backend (the embedded FAISS segments + SQLite store today; Milvus next) implements it,
+and every backend passes the one contract test (tests/test_store_contract.py). Nothing
+above ``store/`` knows which backend it has.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from khabar.records import Article, Chunk
+from khabar.store.metadata import ArticleRow, StoredChunk, StoredSpan
+
+Ids = npt.NDArray[np.int64]
+Matrix = npt.NDArray[np.float32]
+Scores = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class EncoderInfo:
+    """What an index records of the encoder that built it."""
+
+    name: str
+    fingerprint: str
+    dim: int
+
+
+@dataclass(frozen=True)
+class PendingArticle:
+    """An article ready to be written: its chunks and their vectors."""
+
+    article: Article
+    chunks: Sequence[Chunk]
+    chunk_vectors: Matrix
+    span_vectors: Matrix  # one row per span, chunks in order
+
+
+@dataclass(frozen=True)
+class Filter:
+    """Which articles a question may be answered from (None: no condition of that kind).
+
+    ``source`` matches articles whose source contains it (any case); ``since`` and
+    ``until`` are ISO days, inclusive, on the publication day (an article without a date
+    never matches a date condition); ``article_ids`` names articles."""
+
+    article_ids: frozenset[str] | None = None
+    source: str | None = None
+    since: str | None = None
+    until: str | None = None
+
+    @property
+    def empty(self) -> bool:
+        """True when the filter lets every article through."""
+        return self.article_ids is None and not (self.source or self.since or self.until)
+
+
+class Store(Protocol):
+    """One index: articles, their chunks and spans, vectors and the lexical leg."""
+
+    location: str  # the folder or address, for messages
+    rebuilt: list[str]  # what the last open rebuilt (repair)
+    notes: list[str]  # what opening did that a person should hear of (a migration)
+
+    # -- writing --
+    def write(self, add: Sequence[PendingArticle], remove: Sequence[str] = ()) -> None:
+        """Remove articles and add others in one step: all of it lands, or none of it."""
+
+    def compact(self) -> dict[str, Any]:
+        """Merge segments and drop removed vectors now; returns what was done."""
+
+    # -- freshness and life --
+    def refresh(self) -> None:
+        """Pick up what another process wrote (cheap when nothing changed)."""
+
+    def reading(self) -> contextlib.AbstractContextManager[None]:
+        """Hold while using vectors across calls (a writer in this process swaps them)."""
+
+    def close(self) -> None:
+        """Release files and connections."""
+
+    # -- dense legs --
+    def search_chunks(self, query: Matrix, k: int) -> tuple[Ids, Scores]:
+        """About ``k`` best chunk ids by inner product (live rows only), best first."""
+
+    def search_spans(self, query: Matrix, k: int) -> tuple[Ids, Ids]:
+        """About ``k`` best spans: (span ids, their chunk ids), live rows only."""
+
+    def chunk_vectors(self, ids: Ids) -> tuple[Ids, Matrix]:
+        """The chunk ids of ``ids`` that have vectors, and their vectors."""
+
+    def span_vectors(self, ids: Ids) -> tuple[Ids, Matrix]:
+        """The same for span ids."""
+
+    # -- lexical leg --
+    def lexical_top(self, terms: Sequence[str], k: int, where: Filter) -> tuple[Ids, Scores]:
+        """The ``k`` chunks with the best BM25 for ``terms`` (within ``where``), best first."""
+
+    def lexical_scores(self, terms: Sequence[str], ids: Ids) -> Scores:
+        """BM25 of each of ``ids`` for ``terms`` (0 where none matches)."""
+
+    # -- metadata --
+    def article(self, article_id: str) -> ArticleRow | None:
+        """One article, or None."""
+
+    def article_by_url(self, url: str) -> ArticleRow | None:
+        """The article with this URL, or None."""
+
+    def articles(self) -> list[ArticleRow]:
+        """Every article, in the order they were added."""
+
+    def sources(self) -> list[str]:
+        """The distinct sources, sorted."""
+
+    def counts(self) -> tuple[int, int, int]:
+        """(articles, chunks, spans)."""
+
+    def count_matching(self, where: Filter) -> int:
+        """How many articles ``where`` lets through."""
+
+    def chunk_ids_matching(self, where: Filter, limit: int) -> Ids | None:
+        """Every chunk id ``where`` lets through, or None when there are more than ``limit``."""
+
+    def keep_matching(self, ids: Ids, where: Filter) -> Ids:
+        """The chunk ids of ``ids`` (live) that ``where`` lets through, in order."""
+
+    def chunk_ids_of(self, article_ids: Sequence[str]) -> Ids:
+        """The chunk ids of the given articles."""
+
+    def chunks(self, ids: Sequence[int]) -> dict[int, StoredChunk]:
+        """Chunks by id with their article's citation fields (unknown ids left out)."""
+
+    def chunk_at(self, article_id: str, ordinal: int) -> StoredChunk | None:
+        """The chunk of ``article_id`` at position ``ordinal``, or None."""
+
+    def spans_of_chunks(self, ids: Sequence[int]) -> list[StoredSpan]:
+        """Every span of the given chunks."""
+
+    def span_table(self, chunk_ids: Sequence[int]) -> Ids:
+        """Rows (span id, chunk id, is_sentence) of every span of the given chunks."""
+
+    def describe(self) -> dict[str, Any]:
+        """What the index is: format, encoder, layout, segments, size on disk."""
+
+
+@contextlib.contextmanager
+def nothing_held() -> Iterator[None]:
+    """A ``reading`` for backends that need no lock."""
+    yield
+
+
+__all__ = [
+    "ArticleRow",
+    "EncoderInfo",
+    "Filter",
+    "PendingArticle",
+    "Store",
+    "StoredChunk",
+    "StoredSpan",
+]

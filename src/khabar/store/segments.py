@@ -1,0 +1,408 @@
+"""Vector segments: immutable files of ids and vectors, for one kind (chunks or spans).
+
+A write adds a small *flat* segment (its vectors as float32, searched exactly); a merge
+joins segments of the same size tier into one. Once a merge holds ``seal_vectors`` or more,
+its output is *sealed*: its vectors are stored as 8-bit codes (one byte a dimension, a
+scale per dimension: ``Codec``) and searched through an IVF-PQ index (``ann.py``) whose
+candidates are re-scored from those codes. Every file is memory-mapped on open, never read
+whole, and its size and SHA-256 are recorded with the segment, so that a cold open only
+compares sizes and ``verify`` (on merge and in ``khabar repair``) reads everything.
+
+Vectors of removed rows stay in their segment until a merge drops them: the database is
+the truth about which ids are live, and the search over-fetches by the dead share.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import json
+import math
+import os
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from khabar.errors import IndexFormatError
+from khabar.store import ann
+from khabar.store.atomic import fsync_dir
+
+Ids = npt.NDArray[np.int64]
+Matrix = npt.NDArray[np.float32]
+Scores = npt.NDArray[np.float32]
+
+SEGMENTS_DIR = "segments"
+FLAT = "flat"
+SEALED = "ivfpq-sq8"
+# Segments of one size tier (counts within a factor MERGE_FACTOR) merge MERGE_FACTOR at a time.
+MERGE_FACTOR = 8
+# A merge whose output holds this many vectors or more is sealed (compressed, IVF-PQ).
+SEAL_VECTORS = 65_536
+# How many more candidates than asked for a sealed segment's IVF-PQ search returns, to be
+# re-scored from the 8-bit codes.
+REFINE_FACTOR = 4
+
+
+@dataclass(frozen=True)
+class SegmentRecord:
+    """What the database records of a segment: enough to open it and to check its files."""
+
+    name: str
+    kind: str
+    layout: str
+    count: int
+    id_min: int
+    id_max: int
+    files: dict[str, tuple[int, str]] = field(default_factory=dict)  # suffix → (size, sha256)
+
+    def to_json(self) -> str:
+        """The files' sizes and checksums, as stored in the database."""
+        return json.dumps({k: list(v) for k, v in self.files.items()}, sort_keys=True)
+
+    @staticmethod
+    def files_from_json(raw: str) -> dict[str, tuple[int, str]]:
+        """The inverse of ``to_json``."""
+        return {k: (int(v[0]), str(v[1])) for k, v in json.loads(raw).items()}
+
+
+def _path(folder: Path, name: str, suffix: str) -> Path:
+    return folder / SEGMENTS_DIR / f"{name}.{suffix}"
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _save_npy(path: Path, array: npt.NDArray[Any]) -> tuple[int, str]:
+    """Write an array durably (no pickle); returns its size and SHA-256.
+
+    The file is read back as an array: NumPy writes through C stdio and can miss the
+    error of a last short write on a full disk."""
+    array = np.ascontiguousarray(array)
+    with path.open("wb") as handle:
+        np.save(handle, array, allow_pickle=False)
+        handle.flush()
+        os.fsync(handle.fileno())
+    check_written(path, array.shape, array.dtype)
+    return path.stat().st_size, _sha256(path)
+
+
+def check_written(path: Path, shape: tuple[int, ...], dtype: Any) -> None:
+    """Raise OSError (as a full disk would) unless ``path`` holds a whole array of ``shape``."""
+    try:
+        back = np.load(path, mmap_mode="r")
+        whole = back.shape == shape and back.dtype == dtype
+    except (OSError, ValueError):
+        whole = False
+    if not whole:
+        raise OSError(errno.ENOSPC, f"{path.name} was written short (is the disk full?)")
+
+
+def reserve(path: Path) -> None:
+    """Allocate a memory-mapped output file's blocks now, so that a full disk is an error
+    here and not a SIGBUS while writing through the map."""
+    fd = os.open(path, os.O_RDWR)
+    try:
+        os.posix_fallocate(fd, 0, os.fstat(fd).st_size)
+    finally:
+        os.close(fd)
+
+
+class Codec:
+    """8-bit scalar codes, one byte a dimension: x ≈ low + code × step (per dimension).
+
+    Trained once for an index kind (from the first sealed segment's vectors, widened by a
+    margin, out-of-range values clipped), so that sealed segments share one code space and
+    a merge of sealed segments copies codes instead of re-encoding them.
+    """
+
+    def __init__(self, low: Matrix, step: Matrix) -> None:
+        self.low = np.asarray(low, dtype=np.float32).reshape(-1)
+        self.step = np.asarray(step, dtype=np.float32).reshape(-1)
+
+    @classmethod
+    def train(cls, vectors: Matrix, margin: float = 0.1) -> Codec:
+        """Per-dimension ranges of ``vectors``, ``margin`` of the range wider on each side."""
+        low = vectors.min(axis=0)
+        high = vectors.max(axis=0)
+        width = np.maximum(high - low, 1e-6)
+        low = low - margin * width
+        return cls(low, width * (1 + 2 * margin) / 255.0)
+
+    def encode(self, vectors: Matrix) -> npt.NDArray[np.uint8]:
+        """Codes of ``vectors``."""
+        scaled = np.rint((np.asarray(vectors, dtype=np.float32) - self.low) / self.step)
+        codes: npt.NDArray[np.uint8] = np.clip(scaled, 0, 255).astype(np.uint8)
+        return codes
+
+    def decode(self, codes: npt.NDArray[np.uint8]) -> Matrix:
+        """Approximate vectors of ``codes``."""
+        return (codes.astype(np.float32) * self.step + self.low).astype(np.float32)
+
+    def save(self, path: Path) -> tuple[int, str]:
+        """Write the codec (one array of two rows)."""
+        return _save_npy(path, np.stack([self.low, self.step]))
+
+    @classmethod
+    def load(cls, path: Path) -> Codec:
+        """Read a codec written by ``save``."""
+        try:
+            both = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise IndexFormatError(f"{path}: cannot read the vector codec ({exc})") from exc
+        return cls(both[0], both[1])
+
+
+class Segment:
+    """One open segment: its ids (sorted), its vectors (memory-mapped), its IVF index."""
+
+    def __init__(self, folder: Path, record: SegmentRecord, codec: Codec | None) -> None:
+        self.record = record
+        self.folder = folder
+        self._check_sizes()
+        try:
+            self.ids: Ids = np.load(_path(folder, record.name, "ids.npy"), mmap_mode="r")
+            if record.layout == FLAT:
+                self._f32: Matrix | None = np.load(
+                    _path(folder, record.name, "f32.npy"), mmap_mode="r"
+                )
+                self._codes: npt.NDArray[np.uint8] | None = None
+                self._ivf: Any = None
+            else:
+                if codec is None:
+                    raise IndexFormatError(f"{folder}: sealed segment {record.name} has no codec")
+                self._f32 = None
+                self._codes = np.load(_path(folder, record.name, "sq8.npy"), mmap_mode="r")
+                self._ivf = ann.load(_path(folder, record.name, "ivf.faiss"))
+        except (OSError, ValueError) as exc:
+            raise self._damaged(f"cannot read it ({exc})") from exc
+        self.codec = codec
+        if len(self.ids) != record.count:
+            raise self._damaged(f"it holds {len(self.ids)} ids, the index recorded {record.count}")
+
+    def _damaged(self, why: str) -> IndexFormatError:
+        return IndexFormatError(
+            f"{self.folder / SEGMENTS_DIR}: segment {self.record.name} ({self.record.kind}) is "
+            f"damaged: {why}"
+        )
+
+    def _check_sizes(self) -> None:
+        for suffix, (size, _) in self.record.files.items():
+            path = _path(self.folder, self.record.name, suffix)
+            try:
+                actual = path.stat().st_size
+            except OSError as exc:
+                raise self._damaged(f"{path.name} is missing ({exc.strerror})") from exc
+            if actual != size:
+                raise self._damaged(f"{path.name} has {actual} bytes, {size} were written")
+
+    def verify(self) -> None:
+        """Read every file of the segment and compare its SHA-256 with the recorded one."""
+        for suffix, (_, digest) in self.record.files.items():
+            path = _path(self.folder, self.record.name, suffix)
+            if _sha256(path) != digest:
+                raise self._damaged(f"{path.name} does not match its checksum")
+
+    @property
+    def count(self) -> int:
+        """How many vectors (live or not) the segment holds."""
+        return self.record.count
+
+    def _rows(self, rows: npt.NDArray[np.intp]) -> Matrix:
+        if self._f32 is not None:
+            return np.asarray(self._f32[rows], dtype=np.float32)
+        assert self._codes is not None and self.codec is not None
+        return self.codec.decode(np.asarray(self._codes[rows]))
+
+    def rows(self, rows: npt.NDArray[np.intp]) -> Matrix:
+        """The vectors at these row positions (for merges, migration and repair)."""
+        return self._rows(rows)
+
+    def code_rows(self, rows: npt.NDArray[np.intp]) -> npt.NDArray[np.uint8]:
+        """The 8-bit codes at these row positions of a sealed segment."""
+        assert self._codes is not None
+        return np.asarray(self._codes[rows])
+
+    def ivf_path(self) -> Path:
+        """The IVF-PQ file of a sealed segment."""
+        return _path(self.folder, self.record.name, "ivf.faiss")
+
+    def lookup(self, ids: Ids) -> tuple[npt.NDArray[np.bool_], Matrix]:
+        """Which of ``ids`` this segment holds, and their vectors (in ``ids`` order)."""
+        if not len(ids) or not self.count:
+            return np.zeros(len(ids), dtype=bool), np.empty((0, 0), dtype=np.float32)
+        pos = np.searchsorted(self.ids, ids)
+        inside = pos < self.count
+        found = np.zeros(len(ids), dtype=bool)
+        found[inside] = self.ids[pos[inside]] == ids[inside]
+        return found, self._rows(pos[found])
+
+    def search(self, query: Matrix, k: int, nprobe: int) -> tuple[Ids, Scores]:
+        """The ``k`` best ids and their inner products with ``query`` (unsorted)."""
+        k = min(k, self.count)
+        if k <= 0:
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
+        if self._f32 is not None:
+            scores = np.asarray(self._f32 @ query, dtype=np.float32)
+            if k < self.count:
+                top = np.argpartition(-scores, k - 1)[:k]
+                return np.asarray(self.ids[top], dtype=np.int64), scores[top]
+            return np.asarray(self.ids, dtype=np.int64), scores
+        found = ann.search(self._ivf, query, k * REFINE_FACTOR, nprobe)
+        if not len(found):
+            return found, np.empty(0, dtype=np.float32)
+        rows = np.searchsorted(self.ids, found)
+        exact = self._rows(rows) @ query  # re-scored from the 8-bit codes
+        top = np.argsort(-exact, kind="stable")[:k]
+        return found[top], exact[top].astype(np.float32)
+
+
+class SegmentWriter:
+    """Writes new segment files into ``folder``/segments (not yet part of the index)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def _name(self, kind: str) -> str:
+        (self.folder / SEGMENTS_DIR).mkdir(parents=True, exist_ok=True)
+        return f"{kind[0]}-{uuid.uuid4().hex[:16]}"
+
+    def flat(self, kind: str, ids: Ids, vectors: Matrix) -> SegmentRecord:
+        """A flat segment of ``vectors`` under ``ids`` (sorted here)."""
+        order = np.argsort(ids, kind="stable")
+        ids = np.asarray(ids, dtype=np.int64)[order]
+        name = self._name(kind)
+        files = {
+            "ids.npy": _save_npy(_path(self.folder, name, "ids.npy"), ids),
+            "f32.npy": _save_npy(
+                _path(self.folder, name, "f32.npy"), np.asarray(vectors, np.float32)[order]
+            ),
+        }
+        fsync_dir(self.folder / SEGMENTS_DIR)
+        return SegmentRecord(name, kind, FLAT, len(ids), *_range(ids), files)
+
+    def sealed(self, kind: str, ids: Ids, codes: npt.NDArray[np.uint8], ivf: Any) -> SegmentRecord:
+        """A sealed segment: ids sorted, their 8-bit codes, and the IVF-PQ index over them."""
+        name = self._name(kind)
+        ivf_file = _path(self.folder, name, "ivf.faiss")
+        ann.save(ivf, ivf_file)
+        files = {
+            "ids.npy": _save_npy(_path(self.folder, name, "ids.npy"), ids),
+            "sq8.npy": _save_npy(_path(self.folder, name, "sq8.npy"), codes),
+            "ivf.faiss": (ivf_file.stat().st_size, _sha256(ivf_file)),
+        }
+        fsync_dir(self.folder / SEGMENTS_DIR)
+        return SegmentRecord(name, kind, SEALED, len(ids), *_range(ids), files)
+
+    def new_name(self, kind: str) -> str:
+        """A fresh segment name for ``kind``."""
+        return self._name(kind)
+
+    def path(self, name: str, suffix: str) -> Path:
+        """Where a segment's file goes."""
+        return _path(self.folder, name, suffix)
+
+    def finish(
+        self, name: str, kind: str, layout: str, ids: Ids, suffixes: list[str]
+    ) -> SegmentRecord:
+        """The record of a segment whose files were written in place (fsynced here)."""
+        files = {}
+        for suffix in suffixes:
+            path = _path(self.folder, name, suffix)
+            with path.open("rb+") as handle:
+                os.fsync(handle.fileno())
+            files[suffix] = (path.stat().st_size, _sha256(path))
+        fsync_dir(self.folder / SEGMENTS_DIR)
+        return SegmentRecord(name, kind, layout, len(ids), *_range(ids), files)
+
+    def discard(self, record: SegmentRecord) -> None:
+        """Delete a segment's files (after it left the index, or when its write failed)."""
+        for suffix in record.files:
+            with contextlib.suppress(FileNotFoundError):
+                _path(self.folder, record.name, suffix).unlink()
+
+
+def _range(ids: Ids) -> tuple[int, int]:
+    return (int(ids[0]), int(ids[-1])) if len(ids) else (0, -1)
+
+
+def tier(count: int) -> int:
+    """The size tier of a segment of ``count`` vectors (a factor MERGE_FACTOR apart)."""
+    return int(math.log(max(count, 1), MERGE_FACTOR))
+
+
+def plan_merge(records: Sequence[SegmentRecord]) -> list[SegmentRecord] | None:
+    """The segments to merge next, or None: the MERGE_FACTOR oldest (by id) of the lowest
+    tier that holds MERGE_FACTOR, so that merged segments cover runs of ids."""
+    by_tier: dict[int, list[SegmentRecord]] = {}
+    for record in records:
+        by_tier.setdefault(tier(record.count), []).append(record)
+    for level in sorted(by_tier):
+        group = by_tier[level]
+        if len(group) >= MERGE_FACTOR:
+            return sorted(group, key=lambda r: r.id_min)[:MERGE_FACTOR]
+    return None
+
+
+class Collection:
+    """Every open segment of one kind, searched as one."""
+
+    def __init__(self, kind: str, dim: int) -> None:
+        self.kind = kind
+        self.dim = dim
+        self.segments: list[Segment] = []
+        self.nprobe = ann.NPROBE
+
+    def open(
+        self, folder: Path, records: Iterable[SegmentRecord], codec: Callable[[], Codec | None]
+    ) -> None:
+        """Open ``records``, keeping segments already open (their files never change)."""
+        have = {s.record.name: s for s in self.segments}
+        opened = []
+        for record in records:
+            segment = have.get(record.name)
+            if segment is None:
+                segment = Segment(folder, record, codec() if record.layout != FLAT else None)
+            opened.append(segment)
+        self.segments = sorted(opened, key=lambda s: s.record.id_min)
+
+    @property
+    def size(self) -> int:
+        """Vectors held, live or not."""
+        return sum(s.count for s in self.segments)
+
+    def search(self, query: Matrix, k: int) -> tuple[Ids, Scores]:
+        """The ``k`` best ids over every segment, best first."""
+        q = np.ascontiguousarray(query, dtype=np.float32).reshape(-1)
+        parts = [s.search(q, k, self.nprobe) for s in self.segments]
+        if not parts:
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
+        ids = np.concatenate([p[0] for p in parts])
+        scores = np.concatenate([p[1] for p in parts])
+        order = np.lexsort((ids, -scores))[:k]
+        return ids[order], scores[order]
+
+    def vectors(self, ids: Ids) -> tuple[Ids, Matrix]:
+        """The ids of ``ids`` that have vectors, and those vectors (in the same order)."""
+        ids = np.asarray(ids, dtype=np.int64)
+        out = np.zeros((len(ids), self.dim), dtype=np.float32)
+        have = np.zeros(len(ids), dtype=bool)
+        for segment in self.segments:
+            rec = segment.record
+            near = np.flatnonzero((ids >= rec.id_min) & (ids <= rec.id_max) & ~have)
+            if not len(near):
+                continue
+            found, vectors = segment.lookup(ids[near])
+            out[near[found]] = vectors
+            have[near[found]] = True
+        return ids[have], out[have]

@@ -1,0 +1,223 @@
+"""The segmented store's mechanisms at small sizes: merges, sealing (8-bit codes + IVF-PQ),
+deletes dropped at merge, compaction, orphan files, another process's writes, migration of
+a format-1 index. The vectors here are random (the store's behaviour does not depend on
+what they mean); retrieval quality is tested with the real models elsewhere."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from khabar.chunk import chunk_article
+from khabar.ingest import article_from_text
+from khabar.service import Khabar
+from khabar.store import EncoderInfo, Filter, PendingArticle, SegmentStore
+from khabar.store.segments import FLAT, MERGE_FACTOR, SEALED
+
+DIM = 32
+ENCODER = EncoderInfo("random-test-vectors", "0", DIM)
+
+
+def unit(rows: int, seed: int) -> np.ndarray:  # type: ignore[type-arg]
+    v = np.random.default_rng(seed).standard_normal((rows, DIM)).astype(np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def embed(texts: Sequence[str]) -> np.ndarray:  # type: ignore[type-arg]
+    """Deterministic per text, so that a rebuilt vector equals the one it replaces."""
+    return (
+        np.concatenate([unit(1, abs(hash(t)) % 2**32) for t in texts])
+        if texts
+        else (np.empty((0, DIM), np.float32))
+    )
+
+
+def pending(i: int, paragraphs: int = 3) -> PendingArticle:
+    text = "\n".join(
+        f"قال المتحدث {i} إن الاجتماع رقم {j} سيعقد غدا. وأضاف أن الوفد سيصل صباحا."
+        for j in range(paragraphs)
+    )
+    article = article_from_text(text, article_id=f"a{i}", title=f"خبر {i}", source="test")
+    chunks = chunk_article(article, 1200)
+    spans = [c.text[s.start : s.end] for c in chunks for s in c.spans]
+    return PendingArticle(article, chunks, embed([c.embed_text for c in chunks]), embed(spans))
+
+
+def open_store(folder: Path, seal: int = 1_000_000) -> SegmentStore:
+    return SegmentStore.open(folder, ENCODER, embed, "test", seal_vectors=seal)
+
+
+def all_chunk_ids(store: SegmentStore) -> np.ndarray:  # type: ignore[type-arg]
+    return store.chunk_ids_of([a.id for a in store.articles()])
+
+
+def test_writes_make_segments_and_full_tiers_merge(tmp_path: Path) -> None:
+    store = open_store(tmp_path / "index")
+    for i in range(MERGE_FACTOR * 2 + 3):
+        store.write([pending(i)])
+    chunks = store.collections["chunks"].segments
+    # 19 writes of one segment each: two merges of eight, three left as they came
+    assert len(chunks) == 5
+    assert sorted(s.count for s in chunks) == [3, 3, 3, 24, 24]
+    ids = all_chunk_ids(store)
+    found, vectors = store.chunk_vectors(ids)
+    assert np.array_equal(found, ids)
+    best, _ = store.search_chunks(vectors[5], 3)
+    assert best[0] == ids[5]
+    store.close()
+
+
+def test_a_large_merge_is_sealed_and_searched_through_ivf_pq(tmp_path: Path) -> None:
+    store = open_store(tmp_path / "index", seal=200)
+    for i in range(MERGE_FACTOR):
+        store.write([pending(i, paragraphs=30)])
+    spans = store.collections["spans"].segments
+    assert [s.record.layout for s in spans] == [SEALED]
+    ids = store.span_table(all_chunk_ids(store).tolist())[:, 0]
+    found, approx = store.span_vectors(ids)
+    assert np.array_equal(np.sort(found), np.sort(ids))
+    exact = embed(
+        [
+            c.text[s.start : s.end]
+            for p in [pending(i, 30) for i in range(8)]
+            for c in p.chunks
+            for s in c.spans
+        ]
+    )
+    cosine = np.sum(approx * exact, axis=1)
+    assert cosine.min() > 0.99  # 8-bit codes: close to the vectors they encode
+    hits, _ = store.search_spans(exact[100], 5)
+    assert hits[0] == found[100]
+    info = store.describe()
+    assert SEALED in info["index_type"] and any(s["layout"] == SEALED for s in info["segments"])
+    store.close()
+    reopened = open_store(tmp_path / "index", seal=200)  # memory-mapped again
+    assert reopened.search_spans(exact[100], 5)[0][0] == found[100]
+    reopened.close()
+
+
+def test_removed_vectors_are_never_returned_and_compact_drops_them(tmp_path: Path) -> None:
+    store = open_store(tmp_path / "index")
+    for i in range(6):
+        store.write([pending(i)])
+    gone = store.chunk_ids_of(["a2"])
+    query = store.chunk_vectors(gone)[1][0]
+    store.write([], remove=["a2"])
+    assert store.collections["chunks"].size == 18  # still held, until a merge
+    hits, _ = store.search_chunks(query, 5)
+    assert len(hits) == 5 and not set(hits.tolist()) & set(gone.tolist())
+    done = store.compact()
+    assert done["segments_after"] == {"chunks": 1, "spans": 1}
+    assert done["vectors_dropped"]["chunks"] == 3
+    assert store.collections["chunks"].size == 15
+    assert np.array_equal(store.chunk_vectors(all_chunk_ids(store))[0], all_chunk_ids(store))
+    store.close()
+
+
+def test_filters_and_lexical_leg(tmp_path: Path) -> None:
+    store = open_store(tmp_path / "index")
+    for i in range(4):
+        store.write([pending(i)])
+    where = Filter(article_ids=frozenset({"a1"}))
+    assert store.count_matching(where) == 1
+    narrow = store.chunk_ids_matching(where, 100)
+    assert narrow is not None and np.array_equal(narrow, store.chunk_ids_of(["a1"]))
+    assert store.chunk_ids_matching(Filter(source="test"), 5) is None  # more than the limit
+    assert len(store.keep_matching(all_chunk_ids(store), where)) == 3
+    from khabar.text.tokenize import terms
+
+    ids, scores = store.lexical_top(terms("المتحدث 2 الاجتماع"), 5, Filter())
+    assert set(store.chunk_ids_of(["a2"]).tolist()) <= set(ids.tolist())
+    assert np.all(np.diff(scores) <= 0) and scores[0] > 0
+    again = store.lexical_scores(terms("المتحدث 2 الاجتماع"), ids)
+    assert np.allclose(again, scores)
+    store.close()
+
+
+def test_orphan_files_are_removed_and_another_process_sees_writes(tmp_path: Path) -> None:
+    folder = tmp_path / "index"
+    first = open_store(folder)
+    first.write([pending(0)])
+    orphan = folder / "segments" / "c-00000000deadbeef.f32.npy"
+    orphan.write_bytes(b"left by a write that crashed")
+    second = open_store(folder)  # opening for writing removes what no segment owns
+    assert not orphan.exists()
+    second.write([pending(1)])
+    first.refresh()
+    assert first.counts()[0] == 2
+    ids = all_chunk_ids(first)
+    assert np.array_equal(first.chunk_vectors(ids)[0], ids)
+    first.close()
+    second.close()
+
+
+def make_format_1(index: Path) -> None:
+    """Turn a format-2 index into what khabar wrote before segments (format 1): the two
+    whole FAISS files with checksums, schema 1, no FTS5, a bm25s folder."""
+    from khabar.store.vectors import VectorIndex
+
+    service = Khabar.open(index)
+    store = service.store
+    for kind, name in (("chunks", "chunks.faiss"), ("spans", "spans.faiss")):
+        ids = np.asarray(
+            store.db.chunk_ids() if kind == "chunks" else store.db.span_ids(), np.int64
+        )
+        found, vectors = store.collections[kind].vectors(ids)
+        old = VectorIndex.create(store.manifest.dim)
+        old.add(found, vectors)
+        old.save(index / name)
+    service.close()
+    for path in (index / "segments").iterdir():
+        path.unlink()
+    (index / "segments").rmdir()
+    (index / "lexical").mkdir()
+    conn = sqlite3.connect(index / "khabar.sqlite")
+    conn.executescript(
+        "DROP TRIGGER chunk_terms_in; DROP TRIGGER chunk_terms_out; DROP TABLE chunks_fts;"
+        "DROP TABLE chunks_vocab; DROP TABLE segments; DROP TABLE codecs;"
+        "UPDATE meta SET value = '1' WHERE key = 'schema_version';"
+        "DELETE FROM meta WHERE key = 'generation';"
+    )
+    conn.close()
+    manifest = json.loads((index / "manifest.json").read_text(encoding="utf-8"))
+    manifest["format_version"] = 1
+    del manifest["segments"]
+    (index / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+
+
+def test_a_format_1_index_is_migrated_once(fresh_index: Path) -> None:
+    question = "What did Putin say about Israel?"
+    service = Khabar.open(fresh_index)
+    before = [(h.chunk_id, round(h.score, 4)) for h in service.ask(question).hits]
+    service.close()
+    make_format_1(fresh_index)
+    migrated = Khabar.open(fresh_index)
+    (note,) = migrated.notes
+    assert "migrated the index from format 1 to 2" in note and "37 span vectors" in note
+    assert [(h.chunk_id, round(h.score, 4)) for h in migrated.ask(question).hits] == before
+    assert migrated.info()["format_version"] == 2
+    migrated.close()
+    assert not (fresh_index / "chunks.faiss").exists() and not (fresh_index / "lexical").exists()
+    again = Khabar.open(fresh_index)
+    assert again.notes == []
+    again.close()
+
+
+@pytest.mark.parametrize("layout", [FLAT])
+def test_a_segment_with_a_wrong_size_is_named(tmp_path: Path, layout: str) -> None:
+    store = open_store(tmp_path / "index")
+    store.write([pending(0)])
+    (segment,) = store.collections["spans"].segments
+    assert segment.record.layout == layout
+    store.close()
+    path = tmp_path / "index" / "segments" / f"{segment.record.name}.ids.npy"
+    path.write_bytes(path.read_bytes() + b"\0")
+    from khabar.errors import IndexFormatError
+
+    with pytest.raises(IndexFormatError, match=segment.record.name):
+        open_store(tmp_path / "index")
