@@ -54,6 +54,7 @@ def check_consistent(index: Path) -> int:
         db = store.db
         chunk_ids = np.asarray(db.chunk_ids(), dtype=np.int64)
         span_ids = np.asarray(db.span_ids(), dtype=np.int64)
+        assert db.counts() == db.recount()  # the kept counts moved with the rows
         # every row has its vector (vectors of removed rows may wait for a merge)
         assert np.array_equal(store.chunk_vectors(chunk_ids)[0], chunk_ids)
         assert np.array_equal(store.span_vectors(span_ids)[0], span_ids)

@@ -470,8 +470,6 @@ class Khabar:
             if unknown:
                 raise ArticleNotFoundError(f"no article with id {unknown[0]!r} in the index")
         where = self._filter(only, source, since, until)
-        if not where.empty and not self.store.count_matching(where):  # nothing matches
-            return Answer(question=question, hits=(), answered=False)
         query = self.encoder.embed_queries([question])[0]
         scored = search(self.store, query, k, self.search_settings, question=question, where=where)
         return build_answer(

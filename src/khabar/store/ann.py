@@ -11,6 +11,9 @@ so that every sealed segment shares its centroids and codebooks and a merge move
 
 from __future__ import annotations
 
+import contextlib
+import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +30,8 @@ TRAIN_SAMPLE = 65_536
 
 
 def faiss() -> Any:
-    """The faiss module, with one thread for questions (see vectors.py)."""
+    """The faiss module, on one thread: waking OpenMP threads costs a question more than
+    its search, and the encoder already keeps every core busy while it runs."""
     try:
         import faiss as module
     except ImportError as exc:  # pragma: no cover - faiss-cpu is a hard dependency
@@ -56,18 +60,19 @@ def train(vectors: npt.NDArray[np.float32], seed: int = 1234) -> Any:
     # Polysemous codes would speed Hamming pre-filtering, which khabar does not use, and
     # their training (simulated annealing) takes minutes.
     index.do_polysemous_training = False
-    f.omp_set_num_threads(max(1, _cores()))  # training is a write: use every core
-    try:
+    with _every_core(f):  # training is a write's work, not a question's
         index.train(np.ascontiguousarray(sample, dtype=np.float32))
-    finally:
-        f.omp_set_num_threads(1)
     return index
 
 
-def _cores() -> int:
-    import os
-
-    return len(os.sched_getaffinity(0))
+@contextlib.contextmanager
+def _every_core(f: Any) -> Iterator[None]:
+    """FAISS on every core of this process for the block, then back to one thread."""
+    f.omp_set_num_threads(max(1, len(os.sched_getaffinity(0))))
+    try:
+        yield
+    finally:
+        f.omp_set_num_threads(1)
 
 
 def serialize(index: Any) -> bytes:
@@ -82,17 +87,11 @@ def deserialize(raw: bytes) -> Any:
 
 def add(index: Any, ids: npt.NDArray[np.int64], vectors: npt.NDArray[np.float32]) -> None:
     """Encode ``vectors`` into ``index`` (in place) under ``ids``, on every core."""
-    f = faiss()
-    f.omp_set_num_threads(max(1, _cores()))
-    try:
-        for start in range(0, len(ids), 65_536):
-            stop = start + 65_536
-            index.add_with_ids(
-                np.ascontiguousarray(vectors[start:stop], dtype=np.float32),
-                np.ascontiguousarray(ids[start:stop], dtype=np.int64),
-            )
-    finally:
-        f.omp_set_num_threads(1)
+    with _every_core(faiss()):
+        index.add_with_ids(
+            np.ascontiguousarray(vectors, dtype=np.float32),
+            np.ascontiguousarray(ids, dtype=np.int64),
+        )
 
 
 def merged(trained: Any, paths: list[Path], drop: npt.NDArray[np.int64]) -> Any:

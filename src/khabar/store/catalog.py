@@ -3,10 +3,7 @@ counter that tells other processes the segments changed (one small query a quest
 
 from __future__ import annotations
 
-import io
 import sqlite3
-
-import numpy as np
 
 from khabar.store.segments import Codec, SegmentRecord
 
@@ -70,27 +67,18 @@ def bump(conn: sqlite3.Connection) -> None:
     )
 
 
-def _array_bytes(array: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    np.save(buffer, array, allow_pickle=False)
-    return buffer.getvalue()
-
-
 def save_codec(conn: sqlite3.Connection, kind: str, codec: Codec, trained: bytes) -> None:
     """Record the kind's codec and trained IVF-PQ index (inside a transaction)."""
     conn.execute(
         "INSERT OR REPLACE INTO codecs(kind, codec, trained) VALUES (?, ?, ?)",
-        (kind, _array_bytes(np.stack([codec.low, codec.step])), trained),
+        (kind, codec.to_bytes(), trained),
     )
 
 
 def load_codec(conn: sqlite3.Connection, kind: str) -> Codec | None:
     """The kind's codec, or None before its first sealed segment."""
     row = conn.execute("SELECT codec FROM codecs WHERE kind = ?", (kind,)).fetchone()
-    if row is None:
-        return None
-    both = np.load(io.BytesIO(bytes(row[0])), allow_pickle=False)
-    return Codec(both[0], both[1])
+    return None if row is None else Codec.from_bytes(bytes(row[0]))
 
 
 def load_trained(conn: sqlite3.Connection, kind: str) -> bytes | None:

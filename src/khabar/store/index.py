@@ -25,10 +25,13 @@ from typing import Any
 import numpy as np
 
 from khabar.errors import IndexFormatError, IndexWriteError
-from khabar.store import catalog, lexical
+from khabar.store import ann, catalog, lexical
 from khabar.store.base import EncoderInfo, Filter, Ids, Matrix, PendingArticle, Scores
 from khabar.store.manifest import FORMAT_VERSION, MANIFEST_NAME, Manifest
+from khabar.store.merge import merge_segments
 from khabar.store.metadata import DB_NAME, ArticleRow, MetadataStore, StoredChunk, StoredSpan
+from khabar.store.migrate import migrate_v1
+from khabar.store.repair import repair
 from khabar.store.segments import (
     FLAT,
     SEAL_VECTORS,
@@ -46,7 +49,7 @@ KINDS = ("chunks", "spans")
 
 EmbedFn = Callable[[Sequence[str]], Matrix]
 
-__all__ = ["ArticleRow", "EncoderInfo", "PendingArticle", "SegmentStore", "StoredChunk"]
+__all__ = ["SegmentStore"]
 
 
 class SegmentStore:
@@ -77,7 +80,7 @@ class SegmentStore:
         self._codecs: dict[str, Codec] = {}
         self.collections = {kind: Collection(kind, encoder.dim) for kind in KINDS}
         self.db = MetadataStore(folder / DB_NAME)
-        self._writer = SegmentWriter(folder)
+        self.writer = SegmentWriter(folder)
         with self._locked():
             self.manifest = self._load_or_create_manifest()
             if build_settings is not None:
@@ -85,11 +88,9 @@ class SegmentStore:
             if not (folder / MANIFEST_NAME).exists():
                 self._save_manifest()  # first, so that no vector file is ever without it
             if self.manifest.format_version < FORMAT_VERSION:
-                from khabar.store.migrate import migrate_v1
-
                 self.notes.append(migrate_v1(self))
             if rebuild_damaged:
-                self._repair()
+                self.rebuilt.extend(repair(self))
             self._remove_orphans()
             self.load_segments()
             if self.manifest.format_version != FORMAT_VERSION or self._manifest_stale():
@@ -200,51 +201,26 @@ class SegmentStore:
                 self._refresh_locked()
 
     def _refresh_locked(self) -> None:
-        if catalog.generation(self.db.conn) != self._generation:
-            for _ in range(3):  # a merge elsewhere may delete a file between list and open
-                try:
-                    self.load_segments()
-                    return
-                except IndexFormatError:
-                    if catalog.generation(self.db.conn) == self._generation:
-                        raise
-            self.load_segments()
+        if catalog.generation(self.db.conn) == self._generation:
+            return
+        for attempt in range(3):  # a merge elsewhere may delete a file between list and open
+            try:
+                self.load_segments()
+                return
+            except IndexFormatError:
+                if attempt == 2:
+                    raise
 
     # -- writes -------------------------------------------------------------
     def write(self, add: Sequence[PendingArticle], remove: Sequence[str] = ()) -> None:
         """Remove articles and add others in one step: all of it lands, or none of it."""
         with self.writing():
             written: list[SegmentRecord] = []
-            self.db.begin()
             try:
-                for article_id in [*remove, *(p.article.id for p in add)]:
-                    self.db.delete_article(article_id)
-                chunk_ids: list[int] = []
-                span_ids: list[int] = []
-                chunk_vectors: list[Matrix] = []
-                span_vectors: list[Matrix] = []
-                for pending in add:
-                    ids, spans = self.db.insert_article(pending.article, pending.chunks)
-                    chunk_ids += ids
-                    span_ids += [i for chunk in spans for i in chunk]
-                    chunk_vectors.append(pending.chunk_vectors)
-                    span_vectors.append(pending.span_vectors)
-                for kind, ids_, vectors in (
-                    ("chunks", chunk_ids, chunk_vectors),
-                    ("spans", span_ids, span_vectors),
-                ):
-                    if ids_:
-                        record = self._writer.flat(
-                            kind, np.asarray(ids_, dtype=np.int64), np.concatenate(vectors)
-                        )
-                        written.append(record)
-                        catalog.add_segment(self.db.conn, record)
-                catalog.bump(self.db.conn)
-                self.db.commit()
+                self._write_rows(add, remove, written)
             except BaseException as exc:
-                self.db.rollback()
                 for record in written:
-                    self._writer.discard(record)
+                    self.writer.discard(record)
                 if isinstance(exc, (OSError, sqlite3.Error)):
                     raise IndexWriteError(
                         f"{self.folder}: cannot write the index ({_reason(exc)}); nothing was "
@@ -253,6 +229,36 @@ class SegmentStore:
                 raise
             self.load_segments()
             self._after_commit()
+
+    def _write_rows(
+        self, add: Sequence[PendingArticle], remove: Sequence[str], written: list[SegmentRecord]
+    ) -> None:
+        """The rows, their postings and their new flat segments, in one transaction
+        (``written`` collects the segments whose files exist, for cleaning up on failure)."""
+        with self.db.transaction():
+            for article_id in [*remove, *(p.article.id for p in add)]:
+                self.db.delete_article(article_id)
+            chunk_ids: list[int] = []
+            span_ids: list[int] = []
+            chunk_vectors: list[Matrix] = []
+            span_vectors: list[Matrix] = []
+            for pending in add:
+                ids, spans = self.db.insert_article(pending.article, pending.chunks)
+                chunk_ids += ids
+                span_ids += [i for chunk in spans for i in chunk]
+                chunk_vectors.append(pending.chunk_vectors)
+                span_vectors.append(pending.span_vectors)
+            for kind, ids_, vectors in (
+                ("chunks", chunk_ids, chunk_vectors),
+                ("spans", span_ids, span_vectors),
+            ):
+                if ids_:
+                    record = self.writer.flat(
+                        kind, np.asarray(ids_, dtype=np.int64), np.concatenate(vectors)
+                    )
+                    written.append(record)
+                    catalog.add_segment(self.db.conn, record)
+            catalog.bump(self.db.conn)
 
     def _after_commit(self) -> None:
         """Merge what is due (the write itself has landed), then mirror the manifest."""
@@ -271,25 +277,11 @@ class SegmentStore:
                 f"written ({_reason(exc)}); the next command repairs it"
             ) from exc
 
-    def _merge_due(self, everything: bool = False) -> int:
-        """Merge segments, tier by tier, while a tier is full (``everything``: into one per
-        kind, dropping every removed vector). Returns how many merges ran."""
-        merges = 0
+    def _merge_due(self) -> None:
+        """Merge segments, tier by tier, while a tier is full."""
         for kind, collection in self.collections.items():
-            while True:
-                records = [s.record for s in collection.segments]
-                if everything:
-                    dead = self._dead_share(kind)
-                    group = records if len(records) > 1 or (records and dead) else None
-                else:
-                    group = plan_merge(records)
-                if not group:
-                    break
+            while group := plan_merge([s.record for s in collection.segments]):
                 self.merge(kind, group)
-                merges += 1
-                if everything:
-                    break
-        return merges
 
     def _dead_share(self, kind: str) -> float:
         held = self.collections[kind].size
@@ -298,8 +290,6 @@ class SegmentStore:
 
     def merge(self, kind: str, group: list[SegmentRecord]) -> None:
         """Merge ``group`` (segments of ``kind``) into one segment, under the writer lock."""
-        from khabar.store.merge import merge_segments
-
         by_name = {s.record.name: s for s in self.collections[kind].segments}
         inputs: list[Segment] = [by_name[r.name] for r in group]
         for segment in inputs:
@@ -308,38 +298,24 @@ class SegmentStore:
         high = max(r.id_max for r in group)
         live = self.db.live_ids(kind, low, high)
         record = merge_segments(self, kind, inputs, live)
-        self.db.begin()
-        try:
-            catalog.replace_segments(self.db.conn, [r.name for r in group], record)
-            catalog.bump(self.db.conn)
-            self.db.commit()
-        except BaseException:
-            self.db.rollback()
-            if record is not None:
-                self._writer.discard(record)
-            raise
+        self.commit_segments([] if record is None else [record], drop=[r.name for r in group])
         self.load_segments()
         for old in group:
-            self._writer.discard(old)
+            self.writer.discard(old)
 
-    def codec_for(self, kind: str, vectors: Matrix) -> tuple[Codec, Any]:
-        """The kind's codec and trained IVF-PQ index, trained on ``vectors`` the first time."""
-        from khabar.store import ann
-
+    def codec_for(self, kind: str, sample: Callable[[], Matrix]) -> tuple[Codec, Any]:
+        """The kind's codec and trained IVF-PQ index; the first time, both are trained on
+        ``sample()`` (called only then) and recorded."""
         trained = catalog.load_trained(self.db.conn, kind)
         codec = self._codec(kind)
         if codec is None or trained is None:
+            vectors = sample()
             codec = Codec.train(vectors)
-            trained = ann.train(vectors)
-            self.db.begin()
-            try:
-                catalog.save_codec(self.db.conn, kind, codec, ann.serialize(trained))
-                self.db.commit()
-            except BaseException:
-                self.db.rollback()
-                raise
+            trained = ann.serialize(ann.train(vectors))
+            with self.db.transaction():
+                catalog.save_codec(self.db.conn, kind, codec, trained)
             self._codecs[kind] = codec
-        return codec, ann.deserialize(trained) if isinstance(trained, bytes) else trained
+        return codec, ann.deserialize(trained)
 
     def embed(self, ids: list[int], texts: Callable[[Sequence[int]], list[str]]) -> Matrix:
         """Vectors of the stored texts of ``ids`` (repair and migration), in blocks."""
@@ -352,30 +328,28 @@ class SegmentStore:
     def commit_segments(self, add: Sequence[SegmentRecord], drop: Sequence[str] = ()) -> None:
         """Record ``add`` and forget ``drop`` in one transaction (the new files are deleted
         if it fails)."""
-        self.db.begin()
         try:
-            catalog.replace_segments(self.db.conn, list(drop), None)
-            for record in add:
-                catalog.add_segment(self.db.conn, record)
-            catalog.bump(self.db.conn)
-            self.db.commit()
+            with self.db.transaction():
+                catalog.replace_segments(self.db.conn, list(drop), None)
+                for record in add:
+                    catalog.add_segment(self.db.conn, record)
+                catalog.bump(self.db.conn)
         except BaseException:
-            self.db.rollback()
             for record in add:
-                self._writer.discard(record)
+                self.writer.discard(record)
             raise
-
-    @property
-    def writer(self) -> SegmentWriter:
-        """Writes segment files."""
-        return self._writer
 
     def compact(self) -> dict[str, Any]:
         """Merge every kind's segments into one and drop removed vectors."""
         with self.writing():
             before = {k: len(c.segments) for k, c in self.collections.items()}
             held = {k: c.size for k, c in self.collections.items()}
-            merges = self._merge_due(everything=True)
+            merges = 0
+            for kind, collection in self.collections.items():
+                records = [s.record for s in collection.segments]
+                if len(records) > 1 or (records and self._dead_share(kind)):
+                    self.merge(kind, records)
+                    merges += 1
             self._save_manifest()
         return {
             "merges": merges,
@@ -384,25 +358,20 @@ class SegmentStore:
             "vectors_dropped": {k: held[k] - c.size for k, c in self.collections.items()},
         }
 
-    def _repair(self) -> None:
-        """Check every segment's checksum and that every row has a vector; rebuild what is
-        damaged or missing from the stored text (new flat segments), drop what no row owns."""
-        from khabar.store.repair import repair
-
-        self.rebuilt.extend(repair(self))
-
     def _manifest_stale(self) -> bool:
         counts = self.db.counts()
         m = self.manifest
         return (m.articles, m.chunks, m.spans) != counts or m.segments != self._segment_list()
 
     def _segment_list(self) -> list[dict[str, Any]]:
+        """Each segment's name, kind, layout, vector count and bytes on disk."""
         return [
             {
                 "name": s.record.name,
                 "kind": s.record.kind,
                 "layout": s.record.layout,
-                "count": s.record.count,
+                "vectors": s.record.count,
+                "bytes": sum(size for size, _ in s.record.files.values()),
             }
             for c in self.collections.values()
             for s in c.segments
@@ -468,11 +437,11 @@ class SegmentStore:
     def lexical_top(self, terms: Sequence[str], k: int, where: Filter) -> tuple[Ids, Scores]:
         """The ``k`` chunks with the best BM25 for ``terms`` within ``where``."""
         condition, args = self._condition(where)
-        return lexical.top(self.db.conn, terms, k, condition, args)
+        return lexical.top(self.db.conn, terms, k, self.db.counts()[1], condition, args)
 
     def lexical_scores(self, terms: Sequence[str], ids: Ids) -> Scores:
         """BM25 of each of ``ids`` for ``terms``."""
-        return lexical.scores_of(self.db.conn, terms, ids)
+        return lexical.scores_of(self.db.conn, terms, ids, self.db.counts()[1])
 
     # -- metadata ---------------------------------------------------------------
     def _condition(self, where: Filter) -> tuple[str, list[str]]:
@@ -541,18 +510,7 @@ class SegmentStore:
         """Format, encoder, segments and size on disk."""
         self.refresh()
         m = self.manifest
-        segments = []
-        for kind, collection in self.collections.items():
-            for s in collection.segments:
-                segments.append(
-                    {
-                        "name": s.record.name,
-                        "kind": kind,
-                        "layout": s.record.layout,
-                        "vectors": s.record.count,
-                        "bytes": sum(size for size, _ in s.record.files.values()),
-                    }
-                )
+        segments = self._segment_list()
         layouts = {str(s["layout"]) for s in segments}
         return {
             "store": "faiss",

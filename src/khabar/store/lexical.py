@@ -24,21 +24,22 @@ K1 = 1.2
 B = 0.75
 
 
-def match_expression(query_terms: Sequence[str]) -> str:
-    """An FTS5 query matching any of the terms (each quoted, so no term is an operator)."""
-    unique = dict.fromkeys(t for t in query_terms if t)
-    return " OR ".join('"' + t.replace('"', '""') + '"' for t in unique)
+def match_expression(term: str) -> str:
+    """An FTS5 query for one term (quoted, so that no term is an operator)."""
+    return '"' + term.replace('"', '""') + '"'
 
 
 def top(
     conn: sqlite3.Connection,
     query_terms: Sequence[str],
     k: int,
+    total: int,
     condition: str = "1",
     args: Sequence[str] = (),
 ) -> tuple[Ids, Scores]:
     """The ``k`` chunks with the highest BM25 for the terms, among the articles meeting
-    ``condition`` (on ``articles a``), best first; scores are positive.
+    ``condition`` (on ``articles a``), best first; scores are positive. ``total`` is the
+    number of chunks (N).
 
     The score is Lucene's BM25 (k1 1.2, b 0.75, IDF log(1 + (N − n + ½)/(n + ½))), as the
     bm25s index this replaced computed it: FTS5's own ``bm25()`` takes IDF as
@@ -48,7 +49,6 @@ def top(
     unique = [t for t in dict.fromkeys(query_terms) if t]
     if not unique or k <= 0:
         return np.empty(0, dtype=np.int64), np.empty(0)
-    total = int(conn.execute("SELECT COUNT(*) FROM chunk_terms").fetchone()[0])
     frequencies = dict(
         conn.execute(
             f"SELECT term, doc FROM chunks_vocab WHERE term IN ({','.join('?' * len(unique))})",
@@ -71,7 +71,7 @@ def top(
         fts_idf = max(math.log((total - n + 0.5) / (n + 0.5)), 1e-6)
         lucene_idf = math.log(1.0 + (total - n + 0.5) / (n + 0.5))
         scale = lucene_idf / fts_idf
-        for rowid, score in conn.execute(sql, [match_expression([term]), *args]):
+        for rowid, score in conn.execute(sql, [match_expression(term), *args]):
             summed[int(rowid)] = summed.get(int(rowid), 0.0) + float(score) * scale
     if not summed:
         return np.empty(0, dtype=np.int64), np.empty(0)
@@ -81,8 +81,8 @@ def top(
     return ids[order], scores[order]
 
 
-def scores_of(conn: sqlite3.Connection, query_terms: Sequence[str], ids: Ids) -> Scores:
+def scores_of(conn: sqlite3.Connection, query_terms: Sequence[str], ids: Ids, total: int) -> Scores:
     """BM25 (as ``top`` scores it) of each chunk of ``ids`` (0 where no term occurs)."""
-    found_ids, found = top(conn, query_terms, 1 << 62)
+    found_ids, found = top(conn, query_terms, 1 << 62, total)
     lookup = dict(zip(found_ids.tolist(), found.tolist(), strict=True))
     return np.asarray([lookup.get(int(i), 0.0) for i in ids], dtype=np.float64)

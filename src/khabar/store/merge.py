@@ -4,18 +4,23 @@ millions of vectors needs memory for a block, not for the segments."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
 from khabar.store import ann
-from khabar.store.segments import FLAT, SEALED, Segment, SegmentRecord, check_written, reserve
+from khabar.store.segments import FLAT, SEALED, Segment, SegmentRecord, reserve, save_npy
 
 if TYPE_CHECKING:
     from khabar.store.index import SegmentStore
 
 BLOCK = 32_768
+
+Keeps = list[npt.NDArray[np.bool_]]
+Fetch = Callable[[Segment, npt.NDArray[np.intp]], npt.NDArray[Any]]
 
 
 def merge_segments(
@@ -24,93 +29,86 @@ def merge_segments(
     """One new segment holding the live vectors of ``inputs`` (None if none is live)."""
     inputs = sorted(inputs, key=lambda s: s.record.id_min)
     keeps = [np.isin(np.asarray(s.ids), live) for s in inputs]
-    kept = [np.asarray(s.ids)[keep] for s, keep in zip(inputs, keeps, strict=True)]
-    ids = np.concatenate(kept) if kept else np.empty(0, dtype=np.int64)
+    ids = np.concatenate([np.asarray(s.ids)[keep] for s, keep in zip(inputs, keeps, strict=True)])
     if not len(ids):
         return None
     order: npt.NDArray[np.intp] | None = None
     if len(ids) > 1 and not bool(np.all(np.diff(ids) > 0)):
         order = np.argsort(ids, kind="stable")  # overlapping ranges: sort (in memory)
+        ids = ids[order]
     sealed = len(ids) >= store.seal_vectors or any(s.record.layout != FLAT for s in inputs)
     writer = store.writer
     name = writer.new_name(kind)
     dim = store.collections[kind].dim
-    out_ids = ids if order is None else ids[order]
-    np.save(writer.path(name, "ids.npy"), out_ids, allow_pickle=False)
-    check_written(writer.path(name, "ids.npy"), out_ids.shape, out_ids.dtype)
+    save_npy(writer.path(name, "ids.npy"), ids)
     if not sealed:
-        vectors = np.lib.format.open_memmap(
-            writer.path(name, "f32.npy"), mode="w+", dtype=np.float32, shape=(len(ids), dim)
+        _write_rows(
+            writer.path(name, "f32.npy"), np.float32, dim, inputs, keeps, order, Segment.rows
         )
-        reserve(writer.path(name, "f32.npy"))
-        _copy_rows(inputs, keeps, order, vectors, lambda s, rows: s.rows(rows))
-        vectors.flush()
-        del vectors
-        return writer.finish(name, kind, FLAT, out_ids, ["ids.npy", "f32.npy"])
-    codec, trained = store.codec_for(kind, _sample(inputs, keeps))
-    codes = np.lib.format.open_memmap(
-        writer.path(name, "sq8.npy"), mode="w+", dtype=np.uint8, shape=(len(ids), dim)
-    )
-    reserve(writer.path(name, "sq8.npy"))
+        return writer.finish(name, kind, FLAT, ids, ["ids.npy", "f32.npy"])
+    codec, trained = store.codec_for(kind, lambda: _sample(inputs, keeps))
 
     def code_block(segment: Segment, rows: npt.NDArray[np.intp]) -> npt.NDArray[np.uint8]:
         if segment.record.layout == FLAT:
             return codec.encode(segment.rows(rows))
         return segment.code_rows(rows)
 
-    _copy_rows(inputs, keeps, order, codes, code_block)
-    codes.flush()
-    del codes
+    _write_rows(writer.path(name, "sq8.npy"), np.uint8, dim, inputs, keeps, order, code_block)
     # The IVF lists: sealed inputs' lists moved over (less their removed ids), flat
     # inputs' vectors encoded and added.
-    sealed_inputs = [s for s in inputs if s.record.layout != FLAT]
-    dead = [
-        np.asarray(s.ids)[~keep]
-        for s, keep in zip(inputs, keeps, strict=True)
-        if s.record.layout != FLAT
+    was_sealed = [
+        (s, keep) for s, keep in zip(inputs, keeps, strict=True) if s.record.layout != FLAT
     ]
+    dead = [np.asarray(s.ids)[~keep] for s, keep in was_sealed]
     index = ann.merged(
         trained,
-        [s.ivf_path() for s in sealed_inputs],
+        [s.ivf_path() for s, _ in was_sealed],
         np.concatenate(dead) if dead else np.empty(0, dtype=np.int64),
     )
-    for segment, keep in zip(inputs, keeps, strict=True):
-        if segment.record.layout != FLAT:
-            continue
-        rows = np.flatnonzero(keep)
-        for start in range(0, len(rows), BLOCK):
-            block = rows[start : start + BLOCK]
-            ann.add(index, np.asarray(segment.ids)[block], segment.rows(block))
+    flat = [(s, keep) for s, keep in zip(inputs, keeps, strict=True) if s.record.layout == FLAT]
+    for segment, block in _blocks([s for s, _ in flat], [k for _, k in flat]):
+        ann.add(index, np.asarray(segment.ids)[block], segment.rows(block))
     ann.save(index, writer.path(name, "ivf.faiss"))
-    return writer.finish(name, kind, SEALED, out_ids, ["ids.npy", "sq8.npy", "ivf.faiss"])
+    return writer.finish(name, kind, SEALED, ids, ["ids.npy", "sq8.npy", "ivf.faiss"])
 
 
-def _copy_rows(
-    inputs: list[Segment],
-    keeps: list[npt.NDArray[np.bool_]],
-    order: npt.NDArray[np.intp] | None,
-    out: npt.NDArray[np.generic],
-    fetch: object,
-) -> None:
-    """Write the kept rows of ``inputs`` into ``out`` in id order, a block at a time."""
-    from collections.abc import Callable
-
-    get: Callable[[Segment, npt.NDArray[np.intp]], npt.NDArray[np.generic]] = fetch  # type: ignore[assignment]
-    if order is not None:  # small, overlapping: gather in memory
-        blocks = [get(s, np.flatnonzero(k)) for s, k in zip(inputs, keeps, strict=True)]
-        out[:] = np.concatenate(blocks)[order]
-        return
-    position = 0
+def _blocks(inputs: list[Segment], keeps: Keeps) -> Iterator[tuple[Segment, npt.NDArray[np.intp]]]:
+    """The kept row positions of each input, in blocks of at most BLOCK rows."""
     for segment, keep in zip(inputs, keeps, strict=True):
         rows = np.flatnonzero(keep)
         for start in range(0, len(rows), BLOCK):
-            block = rows[start : start + BLOCK]
-            out[position : position + len(block)] = get(segment, block)
+            yield segment, rows[start : start + BLOCK]
+
+
+def _write_rows(
+    path: Path,
+    dtype: type[np.generic],
+    dim: int,
+    inputs: list[Segment],
+    keeps: Keeps,
+    order: npt.NDArray[np.intp] | None,
+    fetch: Fetch,
+) -> None:
+    """Write the kept rows of ``inputs`` (as ``fetch`` gives them) into a new .npy file
+    through a memory map, in id order, a block at a time; its blocks are reserved first,
+    so that a full disk is an OSError here and not a SIGBUS while writing."""
+    count = sum(int(k.sum()) for k in keeps)
+    out = np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=(count, dim))
+    reserve(path)
+    if order is not None:  # small, overlapping: gather in memory
+        parts = [fetch(s, np.flatnonzero(k)) for s, k in zip(inputs, keeps, strict=True)]
+        out[:] = np.concatenate(parts)[order]
+    else:
+        position = 0
+        for segment, block in _blocks(inputs, keeps):
+            out[position : position + len(block)] = fetch(segment, block)
             position += len(block)
+    out.flush()  # msync: on disk before the segment is recorded
+    del out
 
 
 def _sample(
-    inputs: list[Segment], keeps: list[npt.NDArray[np.bool_]], size: int = ann.TRAIN_SAMPLE
+    inputs: list[Segment], keeps: Keeps, size: int = ann.TRAIN_SAMPLE
 ) -> npt.NDArray[np.float32]:
     """Up to ``size`` live vectors drawn evenly from the inputs (to train a codec)."""
     total = sum(int(k.sum()) for k in keeps)

@@ -6,9 +6,11 @@ keeps a removed row's id from ever being reused for another text.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +23,9 @@ from khabar.text.tokenize import terms
 
 SCHEMA_VERSION = 2
 DB_NAME = "khabar.sqlite"
+# The row counts, kept in the meta table by every insert and delete (in their transaction),
+# so that nothing per question or per write counts a table of millions of rows.
+COUNT_KEYS = ("count_articles", "count_chunks", "count_spans")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -164,16 +169,21 @@ class MetadataStore:
                     f"{path}: database schema {version} is newer than this khabar reads "
                     f"({SCHEMA_VERSION}); upgrade khabar"
                 )
-            self.upgraded = version is not None and int(version) < SCHEMA_VERSION
-            if version is None or self.upgraded:
-                if self.upgraded:  # schema 1: every chunk gets its terms, for FTS5 to index
+            older = version is not None and int(version) < SCHEMA_VERSION
+            if version is None or older:
+                if older:  # schema 1: every chunk gets its terms, for FTS5 to index
                     self.fill_missing_terms()
+                counted = ", ".join(
+                    f"('{key}', (SELECT COUNT(*) FROM {table}))"
+                    for key, table in zip(COUNT_KEYS, ("articles", "chunks", "spans"), strict=True)
+                )
                 # executescript commits first, so the transaction is part of the script
                 self._db.executescript(
                     f"BEGIN IMMEDIATE;\n{_SCHEMA_2}\n"
-                    + ("INSERT INTO chunks_fts(chunks_fts) VALUES ('rebuild');\n")
-                    + "INSERT OR REPLACE INTO meta(key, value) VALUES "
-                    + f"('schema_version', '{SCHEMA_VERSION}');\nCOMMIT;"
+                    "INSERT INTO chunks_fts(chunks_fts) VALUES ('rebuild');\n"
+                    f"INSERT OR REPLACE INTO meta(key, value) VALUES {counted};\n"
+                    "INSERT OR REPLACE INTO meta(key, value) VALUES "
+                    f"('schema_version', '{SCHEMA_VERSION}');\nCOMMIT;"
                 )
         except sqlite3.DatabaseError as exc:
             raise IndexFormatError(f"{path}: not a usable SQLite database ({exc})") from exc
@@ -218,6 +228,23 @@ class MetadataStore:
         """Undo the write transaction."""
         if self._db.in_transaction:
             self._db.execute("ROLLBACK")
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """A write transaction: committed when the block ends, rolled back if it raises."""
+        self.begin()
+        try:
+            yield
+            self.commit()
+        except BaseException:
+            self.rollback()
+            raise
+
+    def _add_counts(self, articles: int, chunks: int, spans: int) -> None:
+        for key, delta in zip(COUNT_KEYS, (articles, chunks, spans), strict=True):
+            self._db.execute(
+                "UPDATE meta SET value = CAST(value AS INTEGER) + ? WHERE key = ?", (delta, key)
+            )
 
     # -- meta ---------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:
@@ -270,6 +297,7 @@ class MetadataStore:
                 )
                 ids.append(int(cur.lastrowid or 0))
             span_ids.append(ids)
+        self._add_counts(1, len(chunk_ids), sum(len(ids) for ids in span_ids))
         return chunk_ids, span_ids
 
     def delete_article(self, article_id: str) -> tuple[list[int], list[int]]:
@@ -286,7 +314,8 @@ class MetadataStore:
                 (article_id,),
             )
         ]
-        self._db.execute("DELETE FROM articles WHERE id = ?", (article_id,))
+        gone = self._db.execute("DELETE FROM articles WHERE id = ?", (article_id,)).rowcount
+        self._add_counts(-gone, -len(chunk_ids), -len(span_ids))
         return chunk_ids, span_ids
 
     # -- reads --------------------------------------------------------------
@@ -339,8 +368,6 @@ class MetadataStore:
             wanted = sorted(article_ids)
             clauses.append("a.id IN (SELECT value FROM json_each(?))" if wanted else "0")
             if wanted:
-                import json
-
                 args.append(json.dumps(wanted))
         return (" AND ".join(clauses) or "1"), args
 
@@ -399,7 +426,16 @@ class MetadataStore:
         ]
 
     def counts(self) -> tuple[int, int, int]:
-        """(articles, chunks, spans)."""
+        """(articles, chunks, spans), as the writes kept count of them (one small query)."""
+        marks = ",".join("?" * len(COUNT_KEYS))
+        found = dict(
+            self._db.execute(f"SELECT key, value FROM meta WHERE key IN ({marks})", COUNT_KEYS)
+        )
+        articles, chunks, spans = (int(found.get(key, 0)) for key in COUNT_KEYS)
+        return articles, chunks, spans
+
+    def recount(self) -> tuple[int, int, int]:
+        """(articles, chunks, spans), counted row by row (for checks: reads every row)."""
         row = self._db.execute(
             "SELECT (SELECT COUNT(*) FROM articles), (SELECT COUNT(*) FROM chunks), "
             "(SELECT COUNT(*) FROM spans)"

@@ -11,6 +11,7 @@ import numpy as np
 
 from khabar.errors import IndexFormatError
 from khabar.store import catalog
+from khabar.store.repair import embed_missing, live_ids
 
 if TYPE_CHECKING:
     from khabar.store.index import SegmentStore
@@ -29,27 +30,20 @@ def migrate_v1(store: SegmentStore) -> str:
     if not catalog.segments(db.conn):  # not already half-migrated by a run that crashed
         records = []
         for kind, name in OLD_FILES.items():
-            live = np.asarray(db.chunk_ids() if kind == "chunks" else db.span_ids(), np.int64)
+            live = live_ids(store, kind)
             have = np.empty(0, dtype=np.int64)
-            vectors = np.empty((0, store.manifest.dim), dtype=np.float32)
             path = store.folder / name
             if path.exists():
                 try:
                     old = VectorIndex.load(path, store.manifest.dim)
                     have = old.ids()[np.isin(old.ids(), live)]
-                    vectors = old.vectors(have)
+                    if len(have):
+                        records.append(store.writer.flat(kind, have, old.vectors(have)))
                 except IndexFormatError:
                     pass  # damaged: its rows are embedded again below
-            missing = np.setdiff1d(live, have)
-            if len(missing):
-                texts = db.texts_for_chunks if kind == "chunks" else db.texts_for_spans
-                fresh = store.embed([int(i) for i in missing], texts)
-                have = np.concatenate([have, missing])
-                vectors = np.concatenate([vectors, fresh])
-            moved[kind] = len(have) - len(missing)
-            embedded[kind] = len(missing)
-            if len(have):
-                records.append(store.writer.flat(kind, have, vectors))
+            fresh, embedded[kind] = embed_missing(store, kind, have, live)
+            records += fresh
+            moved[kind] = len(have)
         store.commit_segments(records)
         store.load_segments()
         for kind, collection in store.collections.items():

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
+import io
 import json
 import math
 import os
@@ -83,8 +84,8 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _save_npy(path: Path, array: npt.NDArray[Any]) -> tuple[int, str]:
-    """Write an array durably (no pickle); returns its size and SHA-256.
+def save_npy(path: Path, array: npt.NDArray[Any]) -> None:
+    """Write an array durably (no pickle).
 
     The file is read back as an array: NumPy writes through C stdio and can miss the
     error of a last short write on a full disk."""
@@ -94,7 +95,6 @@ def _save_npy(path: Path, array: npt.NDArray[Any]) -> tuple[int, str]:
         handle.flush()
         os.fsync(handle.fileno())
     check_written(path, array.shape, array.dtype)
-    return path.stat().st_size, _sha256(path)
 
 
 def check_written(path: Path, shape: tuple[int, ...], dtype: Any) -> None:
@@ -149,17 +149,16 @@ class Codec:
         """Approximate vectors of ``codes``."""
         return (codes.astype(np.float32) * self.step + self.low).astype(np.float32)
 
-    def save(self, path: Path) -> tuple[int, str]:
-        """Write the codec (one array of two rows)."""
-        return _save_npy(path, np.stack([self.low, self.step]))
+    def to_bytes(self) -> bytes:
+        """The codec as one .npy array of two rows (kept in the database)."""
+        buffer = io.BytesIO()
+        np.save(buffer, np.stack([self.low, self.step]), allow_pickle=False)
+        return buffer.getvalue()
 
     @classmethod
-    def load(cls, path: Path) -> Codec:
-        """Read a codec written by ``save``."""
-        try:
-            both = np.load(path, allow_pickle=False)
-        except (OSError, ValueError) as exc:
-            raise IndexFormatError(f"{path}: cannot read the vector codec ({exc})") from exc
+    def from_bytes(cls, raw: bytes) -> Codec:
+        """The inverse of ``to_bytes``."""
+        both = np.load(io.BytesIO(raw), allow_pickle=False)
         return cls(both[0], both[1])
 
 
@@ -218,15 +217,12 @@ class Segment:
         """How many vectors (live or not) the segment holds."""
         return self.record.count
 
-    def _rows(self, rows: npt.NDArray[np.intp]) -> Matrix:
+    def rows(self, rows: npt.NDArray[np.intp]) -> Matrix:
+        """The vectors at these row positions (decoded, for a sealed segment)."""
         if self._f32 is not None:
             return np.asarray(self._f32[rows], dtype=np.float32)
         assert self._codes is not None and self.codec is not None
         return self.codec.decode(np.asarray(self._codes[rows]))
-
-    def rows(self, rows: npt.NDArray[np.intp]) -> Matrix:
-        """The vectors at these row positions (for merges, migration and repair)."""
-        return self._rows(rows)
 
     def code_rows(self, rows: npt.NDArray[np.intp]) -> npt.NDArray[np.uint8]:
         """The 8-bit codes at these row positions of a sealed segment."""
@@ -245,7 +241,7 @@ class Segment:
         inside = pos < self.count
         found = np.zeros(len(ids), dtype=bool)
         found[inside] = self.ids[pos[inside]] == ids[inside]
-        return found, self._rows(pos[found])
+        return found, self.rows(pos[found])
 
     def search(self, query: Matrix, k: int, nprobe: int) -> tuple[Ids, Scores]:
         """The ``k`` best ids and their inner products with ``query`` (unsorted)."""
@@ -262,7 +258,7 @@ class Segment:
         if not len(found):
             return found, np.empty(0, dtype=np.float32)
         rows = np.searchsorted(self.ids, found)
-        exact = self._rows(rows) @ query  # re-scored from the 8-bit codes
+        exact = self.rows(rows) @ query  # re-scored from the 8-bit codes
         top = np.argsort(-exact, kind="stable")[:k]
         return found[top], exact[top].astype(np.float32)
 
@@ -273,54 +269,32 @@ class SegmentWriter:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
 
-    def _name(self, kind: str) -> str:
+    def new_name(self, kind: str) -> str:
+        """A fresh segment name for ``kind`` (the segments folder made if need be)."""
         (self.folder / SEGMENTS_DIR).mkdir(parents=True, exist_ok=True)
         return f"{kind[0]}-{uuid.uuid4().hex[:16]}"
-
-    def flat(self, kind: str, ids: Ids, vectors: Matrix) -> SegmentRecord:
-        """A flat segment of ``vectors`` under ``ids`` (sorted here)."""
-        order = np.argsort(ids, kind="stable")
-        ids = np.asarray(ids, dtype=np.int64)[order]
-        name = self._name(kind)
-        files = {
-            "ids.npy": _save_npy(_path(self.folder, name, "ids.npy"), ids),
-            "f32.npy": _save_npy(
-                _path(self.folder, name, "f32.npy"), np.asarray(vectors, np.float32)[order]
-            ),
-        }
-        fsync_dir(self.folder / SEGMENTS_DIR)
-        return SegmentRecord(name, kind, FLAT, len(ids), *_range(ids), files)
-
-    def sealed(self, kind: str, ids: Ids, codes: npt.NDArray[np.uint8], ivf: Any) -> SegmentRecord:
-        """A sealed segment: ids sorted, their 8-bit codes, and the IVF-PQ index over them."""
-        name = self._name(kind)
-        ivf_file = _path(self.folder, name, "ivf.faiss")
-        ann.save(ivf, ivf_file)
-        files = {
-            "ids.npy": _save_npy(_path(self.folder, name, "ids.npy"), ids),
-            "sq8.npy": _save_npy(_path(self.folder, name, "sq8.npy"), codes),
-            "ivf.faiss": (ivf_file.stat().st_size, _sha256(ivf_file)),
-        }
-        fsync_dir(self.folder / SEGMENTS_DIR)
-        return SegmentRecord(name, kind, SEALED, len(ids), *_range(ids), files)
-
-    def new_name(self, kind: str) -> str:
-        """A fresh segment name for ``kind``."""
-        return self._name(kind)
 
     def path(self, name: str, suffix: str) -> Path:
         """Where a segment's file goes."""
         return _path(self.folder, name, suffix)
 
+    def flat(self, kind: str, ids: Ids, vectors: Matrix) -> SegmentRecord:
+        """A flat segment of ``vectors`` under ``ids`` (sorted here)."""
+        order = np.argsort(ids, kind="stable")
+        ids = np.asarray(ids, dtype=np.int64)[order]
+        name = self.new_name(kind)
+        save_npy(self.path(name, "ids.npy"), ids)
+        save_npy(self.path(name, "f32.npy"), np.asarray(vectors, np.float32)[order])
+        return self.finish(name, kind, FLAT, ids, ["ids.npy", "f32.npy"])
+
     def finish(
         self, name: str, kind: str, layout: str, ids: Ids, suffixes: list[str]
     ) -> SegmentRecord:
-        """The record of a segment whose files were written in place (fsynced here)."""
+        """The record of a segment whose files are written and synced: their sizes and
+        checksums, the folder entry made durable."""
         files = {}
         for suffix in suffixes:
-            path = _path(self.folder, name, suffix)
-            with path.open("rb+") as handle:
-                os.fsync(handle.fileno())
+            path = self.path(name, suffix)
             files[suffix] = (path.stat().st_size, _sha256(path))
         fsync_dir(self.folder / SEGMENTS_DIR)
         return SegmentRecord(name, kind, layout, len(ids), *_range(ids), files)

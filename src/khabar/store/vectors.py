@@ -1,7 +1,7 @@
-"""Vectors in FAISS: the only module that imports faiss.
+"""Format 1's vector files: a FAISS ``IndexIDMap2(IndexFlatIP)`` with a SHA-256 trailer.
 
-Exact inner-product search over L2-normalised vectors (cosine). Ids are the
-SQLite row ids of the chunks or spans they embed.
+Read once, when an index of format 1 is migrated to segments (``migrate.py``); written by
+the tests that make such an index. Ids are the SQLite row ids of the chunks or spans.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def _faiss() -> Any:
 
 
 class VectorIndex:
-    """An id-addressed set of vectors with exact top-k search."""
+    """An id-addressed set of vectors (format 1)."""
 
     def __init__(self, index: Any) -> None:
         self._index = index
@@ -77,11 +77,6 @@ class VectorIndex:
         body = _faiss().serialize_index(self._index).tobytes()
         write_atomic(path, body + hashlib.sha256(body).digest() + MARKER)
 
-    @property
-    def size(self) -> int:
-        """How many vectors the index holds."""
-        return int(self._index.ntotal)
-
     def ids(self) -> Ids:
         """Every id in the index."""
         if self._ids is None:
@@ -99,21 +94,6 @@ class VectorIndex:
                 np.ascontiguousarray(vectors, dtype=np.float32),
                 np.ascontiguousarray(ids, dtype=np.int64),
             )
-
-    def remove(self, ids: Ids) -> None:
-        """Remove the vectors with these ids (unknown ids are ignored)."""
-        if len(ids):
-            self._ids = None
-            self._index.remove_ids(np.ascontiguousarray(ids, dtype=np.int64))
-
-    def search(self, query: Matrix, k: int) -> tuple[Ids, npt.NDArray[np.float32]]:
-        """The ``k`` nearest ids to one query vector and their cosine scores, best first."""
-        k = min(k, self.size)
-        if k <= 0:
-            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
-        scores, ids = self._index.search(np.ascontiguousarray(query.reshape(1, -1)), k)
-        keep = ids[0] >= 0
-        return ids[0][keep].astype(np.int64), scores[0][keep]
 
     def vectors(self, ids: Ids) -> Matrix:
         """The stored vectors of ``ids`` (each must be present)."""
