@@ -73,11 +73,14 @@ def test_writes_make_segments_and_full_tiers_merge(tmp_path: Path) -> None:
 
 
 def test_a_large_merge_is_sealed_and_searched_through_ivf_pq(tmp_path: Path) -> None:
-    store = open_store(tmp_path / "index", seal=200)
+    store = open_store(tmp_path / "index", seal=50)
     for i in range(MERGE_FACTOR):
         store.write([pending(i, paragraphs=30)])
     spans = store.collections["spans"].segments
     assert [s.record.layout for s in spans] == [SEALED]
+    # 240 paragraphs: past the seal size, but too few (< 8 × 50) to train a codec on
+    chunks = store.collections["chunks"].segments
+    assert [s.record.layout for s in chunks] == [FLAT] and chunks[0].count == 240
     ids = store.span_table(all_chunk_ids(store).tolist())[:, 0]
     found, approx = store.span_vectors(ids)
     assert np.array_equal(np.sort(found), np.sort(ids))
@@ -96,7 +99,7 @@ def test_a_large_merge_is_sealed_and_searched_through_ivf_pq(tmp_path: Path) -> 
     info = store.describe()
     assert SEALED in info["index_type"] and any(s["layout"] == SEALED for s in info["segments"])
     store.close()
-    reopened = open_store(tmp_path / "index", seal=200)  # memory-mapped again
+    reopened = open_store(tmp_path / "index", seal=50)  # memory-mapped again
     assert reopened.search_spans(exact[100], 5)[0][0] == found[100]
     reopened.close()
 

@@ -121,10 +121,13 @@ def load(path: Path) -> Any:
     return index
 
 
-def search(index: Any, query: npt.NDArray[np.float32], k: int, nprobe: int) -> npt.NDArray[Any]:
-    """Ids of the ``k`` best candidates for ``query`` (PQ scores; -1s dropped)."""
+def search(
+    index: Any, query: npt.NDArray[np.float32], k: int, nprobe: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+    """The ``k`` best candidates for ``query``: ids and PQ scores (comparable across the
+    segments of one kind, which share their codebooks); -1s dropped."""
     f = faiss()
     params = f.SearchParametersIVF(nprobe=nprobe)
-    _, ids = index.search(query.reshape(1, -1), k, params=params)
-    found = ids[0]
-    return np.asarray(found[found >= 0], dtype=np.int64)
+    scores, ids = index.search(query.reshape(1, -1), k, params=params)
+    keep = ids[0] >= 0
+    return np.asarray(ids[0][keep], dtype=np.int64), np.asarray(scores[0][keep], np.float32)

@@ -36,6 +36,7 @@ from khabar.store.segments import (
     FLAT,
     SEAL_VECTORS,
     SEGMENTS_DIR,
+    TRAIN_FACTOR,
     Codec,
     Collection,
     Segment,
@@ -302,6 +303,12 @@ class SegmentStore:
         self.load_segments()
         for old in group:
             self.writer.discard(old)
+
+    def can_seal(self, kind: str) -> bool:
+        """Whether a merge of ``kind`` may be sealed: its codec exists, or the kind holds
+        enough vectors (TRAIN_FACTOR × seal_vectors) to train one on."""
+        enough = self.collections[kind].size >= TRAIN_FACTOR * self.seal_vectors
+        return enough or self._codec(kind) is not None
 
     def codec_for(self, kind: str, sample: Callable[[], Matrix]) -> tuple[Codec, Any]:
         """The kind's codec and trained IVF-PQ index; the first time, both are trained on

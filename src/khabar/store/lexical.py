@@ -22,6 +22,8 @@ Scores = npt.NDArray[np.float64]
 # FTS5's bm25() with Lucene's defaults, the same as the bm25s index it replaced.
 K1 = 1.2
 B = 0.75
+# How many chunks of each query term are read (the best, by that term's BM25).
+TERM_DEPTH = 1000
 
 
 def match_expression(term: str) -> str:
@@ -55,13 +57,19 @@ def top(
             unique,
         ).fetchall()
     )
+    # Each term's best TERM_DEPTH (or ``k``) chunks, ranked by FTS5 in C, are summed here:
+    # exact wherever a term matches at most that many chunks (every term of a small index);
+    # otherwise a chunk below a common term's best misses only that term's share.
     if condition == "1":
-        sql = f"SELECT rowid, -bm25(chunks_fts, {K1}, {B}) FROM chunks_fts WHERE chunks_fts MATCH ?"
+        sql = (
+            f"SELECT rowid, -bm25(chunks_fts, {K1}, {B}) AS s FROM chunks_fts "
+            "WHERE chunks_fts MATCH ? ORDER BY s DESC LIMIT ?"
+        )
     else:
         sql = (
-            f"SELECT f.rowid, -bm25(chunks_fts, {K1}, {B}) FROM chunks_fts f "
+            f"SELECT f.rowid, -bm25(chunks_fts, {K1}, {B}) AS s FROM chunks_fts f "
             "JOIN chunks c ON c.id = f.rowid JOIN articles a ON a.id = c.article_id "
-            f"WHERE chunks_fts MATCH ? AND {condition}"
+            f"WHERE chunks_fts MATCH ? AND {condition} ORDER BY s DESC LIMIT ?"
         )
     summed: dict[int, float] = {}
     for term in unique:
@@ -71,7 +79,7 @@ def top(
         fts_idf = max(math.log((total - n + 0.5) / (n + 0.5)), 1e-6)
         lucene_idf = math.log(1.0 + (total - n + 0.5) / (n + 0.5))
         scale = lucene_idf / fts_idf
-        for rowid, score in conn.execute(sql, [match_expression(term), *args]):
+        for rowid, score in conn.execute(sql, [match_expression(term), *args, max(k, TERM_DEPTH)]):
             summed[int(rowid)] = summed.get(int(rowid), 0.0) + float(score) * scale
     if not summed:
         return np.empty(0, dtype=np.int64), np.empty(0)

@@ -36,7 +36,9 @@ def merge_segments(
     if len(ids) > 1 and not bool(np.all(np.diff(ids) > 0)):
         order = np.argsort(ids, kind="stable")  # overlapping ranges: sort (in memory)
         ids = ids[order]
-    sealed = len(ids) >= store.seal_vectors or any(s.record.layout != FLAT for s in inputs)
+    sealed = any(s.record.layout != FLAT for s in inputs) or (
+        len(ids) >= store.seal_vectors and store.can_seal(kind)
+    )
     writer = store.writer
     name = writer.new_name(kind)
     dim = store.collections[kind].dim
@@ -46,7 +48,10 @@ def merge_segments(
             writer.path(name, "f32.npy"), np.float32, dim, inputs, keeps, order, Segment.rows
         )
         return writer.finish(name, kind, FLAT, ids, ["ids.npy", "f32.npy"])
-    codec, trained = store.codec_for(kind, lambda: _sample(inputs, keeps))
+    everything = store.collections[kind].segments  # the codec learns from the whole kind
+    codec, trained = store.codec_for(
+        kind, lambda: _sample(everything, [np.ones(s.count, dtype=bool) for s in everything])
+    )
 
     def code_block(segment: Segment, rows: npt.NDArray[np.intp]) -> npt.NDArray[np.uint8]:
         if segment.record.layout == FLAT:

@@ -43,10 +43,13 @@ FLAT = "flat"
 SEALED = "ivfpq-sq8"
 # Segments of one size tier (counts within a factor MERGE_FACTOR) merge MERGE_FACTOR at a time.
 MERGE_FACTOR = 8
-# A merge whose output holds this many vectors or more is sealed (compressed, IVF-PQ).
-SEAL_VECTORS = 65_536
-# How many more candidates than asked for a sealed segment's IVF-PQ search returns, to be
-# re-scored from the 8-bit codes.
+# A merge whose output holds this many vectors or more is sealed (compressed, IVF-PQ), once
+# the kind holds TRAIN_FACTOR times as many to train the shared codec and IVF-PQ index on:
+# small sealed segments keep the exact flat part of every search small.
+SEAL_VECTORS = 8_192
+TRAIN_FACTOR = 8
+# How many more candidates than asked the sealed segments' IVF-PQ search returns (over all
+# of them), to be re-scored from the 8-bit codes.
 REFINE_FACTOR = 4
 
 
@@ -244,23 +247,18 @@ class Segment:
         return found, self.rows(pos[found])
 
     def search(self, query: Matrix, k: int, nprobe: int) -> tuple[Ids, Scores]:
-        """The ``k`` best ids and their inner products with ``query`` (unsorted)."""
+        """The ``k`` best ids (unsorted): a flat segment's with their exact inner products,
+        a sealed one's with their PQ scores (to be re-scored: ``Collection.search``)."""
         k = min(k, self.count)
         if k <= 0:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
-        if self._f32 is not None:
-            scores = np.asarray(self._f32 @ query, dtype=np.float32)
-            if k < self.count:
-                top = np.argpartition(-scores, k - 1)[:k]
-                return np.asarray(self.ids[top], dtype=np.int64), scores[top]
-            return np.asarray(self.ids, dtype=np.int64), scores
-        found = ann.search(self._ivf, query, k * REFINE_FACTOR, nprobe)
-        if not len(found):
-            return found, np.empty(0, dtype=np.float32)
-        rows = np.searchsorted(self.ids, found)
-        exact = self.rows(rows) @ query  # re-scored from the 8-bit codes
-        top = np.argsort(-exact, kind="stable")[:k]
-        return found[top], exact[top].astype(np.float32)
+        if self._f32 is None:
+            return ann.search(self._ivf, query, k, nprobe)
+        scores = np.asarray(self._f32 @ query, dtype=np.float32)
+        if k < self.count:
+            top = np.argpartition(-scores, k - 1)[:k]
+            return np.asarray(self.ids[top], dtype=np.int64), scores[top]
+        return np.asarray(self.ids, dtype=np.int64), scores
 
 
 class SegmentWriter:
@@ -356,9 +354,23 @@ class Collection:
         return sum(s.count for s in self.segments)
 
     def search(self, query: Matrix, k: int) -> tuple[Ids, Scores]:
-        """The ``k`` best ids over every segment, best first."""
+        """The ``k`` best ids over every segment, best first: the flat segments searched
+        exactly; the sealed ones through IVF-PQ, their best ``REFINE_FACTOR × k``
+        candidates together re-scored from the 8-bit codes."""
         q = np.ascontiguousarray(query, dtype=np.float32).reshape(-1)
-        parts = [s.search(q, k, self.nprobe) for s in self.segments]
+        flat = [s.search(q, k, self.nprobe) for s in self.segments if s.record.layout == FLAT]
+        sealed = [
+            s.search(q, k * REFINE_FACTOR, self.nprobe)
+            for s in self.segments
+            if s.record.layout != FLAT
+        ]
+        parts = flat
+        if sealed:
+            ids = np.concatenate([p[0] for p in sealed])
+            approx = np.concatenate([p[1] for p in sealed])
+            best = ids[np.argsort(-approx, kind="stable")[: k * REFINE_FACTOR]]
+            found, vectors = self.vectors(best)
+            parts = [*flat, (found, (vectors @ q).astype(np.float32))]
         if not parts:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
         ids = np.concatenate([p[0] for p in parts])
@@ -367,16 +379,37 @@ class Collection:
         return ids[order], scores[order]
 
     def vectors(self, ids: Ids) -> tuple[Ids, Matrix]:
-        """The ids of ``ids`` that have vectors, and those vectors (in the same order)."""
+        """The ids of ``ids`` that have vectors, and those vectors (in the same order).
+
+        Each id is looked up first in the segment whose range starts last at or before
+        it (the one that holds it when ranges do not overlap, as merges of runs of ids
+        keep them), and only ids not found there in the other segments that cover them."""
         ids = np.asarray(ids, dtype=np.int64)
         out = np.zeros((len(ids), self.dim), dtype=np.float32)
         have = np.zeros(len(ids), dtype=bool)
-        for segment in self.segments:
-            rec = segment.record
-            near = np.flatnonzero((ids >= rec.id_min) & (ids <= rec.id_max) & ~have)
-            if not len(near):
-                continue
-            found, vectors = segment.lookup(ids[near])
-            out[near[found]] = vectors
-            have[near[found]] = True
+        if not len(ids) or not self.segments:
+            return ids[have], out[have]
+        starts = np.asarray([s.record.id_min for s in self.segments], dtype=np.int64)
+        first = np.searchsorted(starts, ids, side="right") - 1
+        for index in np.unique(first[first >= 0]).tolist():
+            near = np.flatnonzero(first == index)
+            self._lookup(self.segments[index], ids, near, out, have)
+        if not have.all():
+            for segment in self.segments:
+                rec = segment.record
+                near = np.flatnonzero((ids >= rec.id_min) & (ids <= rec.id_max) & ~have)
+                if len(near):
+                    self._lookup(segment, ids, near, out, have)
         return ids[have], out[have]
+
+    @staticmethod
+    def _lookup(
+        segment: Segment,
+        ids: Ids,
+        near: npt.NDArray[np.intp],
+        out: Matrix,
+        have: npt.NDArray[np.bool_],
+    ) -> None:
+        found, vectors = segment.lookup(ids[near])
+        out[near[found]] = vectors
+        have[near[found]] = True
