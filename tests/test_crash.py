@@ -1,5 +1,6 @@
-"""Crash safety: `kill -9` of a real `khabar add` at random moments leaves an index that opens,
-holds whole articles only, and whose FAISS, BM25 and SQLite ids agree."""
+"""Crash safety: `kill -9` of a real `khabar add`, and of a writer that merges and seals
+segments, at random moments leaves an index that opens, holds whole articles only, and whose
+segments, FTS5 postings, row counts and SQLite rows agree."""
 
 from __future__ import annotations
 
@@ -158,3 +159,103 @@ def test_a_write_that_fails_leaves_the_previous_index(tmp_path: Path) -> None:
         assert check_consistent(index) == 2  # the previous state, repaired if need be
     assert add_limited(tmp_path / "second", index, None).returncode == 0  # space freed
     assert check_consistent(index) == 14
+
+
+# A writer that adds small articles and compacts every few writes, forever: segments are
+# written, merged, sealed (a small seal size, so that codecs are trained and IVF lists
+# merged too) and their old files deleted, until it is killed. Its vectors are random (this
+# is about the store's files, not about retrieval).
+WRITER = """
+import hashlib, sys
+import numpy as np
+from pathlib import Path
+from khabar.chunk import chunk_article
+from khabar.ingest import article_from_text
+from khabar.store import EncoderInfo, PendingArticle, SegmentStore
+
+def embed(texts):
+    rows = [np.frombuffer(hashlib.sha512(t.encode()).digest() * 2, dtype=np.uint8)[:32]
+            for t in texts]
+    v = np.asarray(rows, dtype=np.float32).reshape(len(texts), 32) - 127.5
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+store = SegmentStore.open(Path(sys.argv[1]), EncoderInfo("test", "0", 32), embed, "t",
+                          seal_vectors=40)
+start = store.counts()[0]
+for i in range(start, start + 10_000):
+    text = "\\n".join(f"قال المتحدث {i} إن الاجتماع {j} سيعقد غدا. وأضاف أن الوفد سيصل."
+                      for j in range(4))
+    article = article_from_text(text, article_id=f"a{i}", title=f"t{i}", source="s")
+    chunks = chunk_article(article, 1200)
+    spans = [c.text[s.start:s.end] for c in chunks for s in c.spans]
+    store.write([PendingArticle(article, chunks, embed([c.embed_text for c in chunks]),
+                                embed(spans))])
+    if i % 7 == 3:
+        store.write([], remove=[f"a{i - 2}"])
+    if i % 5 == 4:
+        store.compact()
+"""
+
+
+def check_store(index: Path) -> int:
+    """Open the store for writing (which removes what a killed writer left) and check it."""
+    from khabar.store import EncoderInfo, SegmentStore
+
+    store = SegmentStore.open(index, EncoderInfo("test", "0", 32), lambda t: [], "t")
+    try:
+        db = store.db
+        assert db.counts() == db.recount()
+        chunk_ids = np.asarray(db.chunk_ids(), dtype=np.int64)
+        span_ids = np.asarray(db.span_ids(), dtype=np.int64)
+        assert np.array_equal(store.chunk_vectors(chunk_ids)[0], chunk_ids)
+        assert np.array_equal(store.span_vectors(span_ids)[0], span_ids)
+        db.conn.execute("INSERT INTO chunks_fts(chunks_fts) VALUES ('integrity-check')")
+        named = {r["name"] for r in store.describe()["segments"]}
+        assert {p.name.split(".")[0] for p in (index / "segments").glob("*")} <= named
+        for article in store.articles():
+            assert article.paragraphs == 4, article.id  # whole articles only
+        if len(chunk_ids):
+            query = store.chunk_vectors(chunk_ids[-1:])[1][0]
+            assert store.search_chunks(query, 1)[0][0] == chunk_ids[-1]
+        return store.counts()[0]
+    finally:
+        store.close()
+
+
+def merge_kill_runs(tmp_path: Path, runs: int) -> None:
+    index = tmp_path / "index"
+    rng = random.Random(99)
+    counts = []
+    for _ in range(runs):
+        process = subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(index)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(rng.uniform(1.0, 4.0))
+        assert process.poll() is None, "the writer stopped before it was killed"
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+        counts.append(check_store(index))
+    assert counts == sorted(counts)
+    layouts = {seg["layout"] for seg in _describe(index)["segments"]}
+    assert "ivfpq-sq8" in layouts  # the runs reached sealed segments (and their merges)
+
+
+def _describe(index: Path) -> dict[str, object]:
+    from khabar.store import EncoderInfo, SegmentStore
+
+    store = SegmentStore.open(index, EncoderInfo("test", "0", 32), lambda t: [], "t")
+    try:
+        return store.describe()
+    finally:
+        store.close()
+
+
+def test_kill_9_during_writes_and_merges_a_few_times(tmp_path: Path) -> None:
+    merge_kill_runs(tmp_path, 4)
+
+
+@pytest.mark.slow
+def test_kill_9_during_writes_and_merges_fifty_times(tmp_path: Path) -> None:
+    merge_kill_runs(tmp_path, 50)
