@@ -93,7 +93,9 @@ def test_a_large_merge_is_sealed_and_searched_through_ivf_pq(tmp_path: Path) -> 
         ]
     )
     cosine = np.sum(approx * exact, axis=1)
-    assert cosine.min() > 0.99  # 8-bit codes: close to the vectors they encode
+    # 8-bit codes: close to the vectors they encode, also those encoded after the codec
+    # was trained (values past its range are clipped)
+    assert cosine.mean() > 0.999 and cosine.min() > 0.98
     hits, _ = store.search_spans(exact[100], 5)
     assert hits[0] == found[100]
     info = store.describe()

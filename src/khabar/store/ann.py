@@ -121,13 +121,20 @@ def load(path: Path) -> Any:
     return index
 
 
+def assign(index: Any, query: npt.NDArray[np.float32], nprobe: int) -> tuple[Any, Any]:
+    """The ``nprobe`` lists nearest to ``query`` in ``index``'s coarse quantizer, which
+    every sealed segment of a kind shares: computed once a question, for all of them."""
+    scores, lists = index.quantizer.search(query.reshape(1, -1), nprobe)
+    return scores, lists
+
+
 def search(
-    index: Any, query: npt.NDArray[np.float32], k: int, nprobe: int
+    index: Any, query: npt.NDArray[np.float32], k: int, assigned: tuple[Any, Any]
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
-    """The ``k`` best candidates for ``query``: ids and PQ scores (comparable across the
-    segments of one kind, which share their codebooks); -1s dropped."""
-    f = faiss()
-    params = f.SearchParametersIVF(nprobe=nprobe)
-    scores, ids = index.search(query.reshape(1, -1), k, params=params)
+    """The ``k`` best candidates for ``query`` in the ``assigned`` lists: ids and PQ scores
+    (comparable across the segments of one kind, which share their codebooks); -1s dropped."""
+    coarse_scores, lists = assigned
+    index.nprobe = lists.shape[1]
+    scores, ids = index.search_preassigned(query.reshape(1, -1), k, lists, coarse_scores)
     keep = ids[0] >= 0
     return np.asarray(ids[0][keep], dtype=np.int64), np.asarray(scores[0][keep], np.float32)

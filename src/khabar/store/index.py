@@ -279,8 +279,14 @@ class SegmentStore:
             ) from exc
 
     def _merge_due(self) -> None:
-        """Merge segments, tier by tier, while a tier is full."""
+        """Seal every flat segment of seal size once its kind can be sealed (those written
+        before the kind had enough vectors to train on), then merge, tier by tier, while a
+        tier is full."""
         for kind, collection in self.collections.items():
+            if self.can_seal(kind):
+                for segment in list(collection.segments):
+                    if segment.record.layout == FLAT and segment.count >= self.seal_vectors:
+                        self.merge(kind, [segment.record])
             while group := plan_merge([s.record for s in collection.segments]):
                 self.merge(kind, group)
 

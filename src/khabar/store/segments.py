@@ -232,6 +232,10 @@ class Segment:
         assert self._codes is not None
         return np.asarray(self._codes[rows])
 
+    def assign(self, query: Matrix, nprobe: int) -> tuple[Any, Any]:
+        """The IVF lists to probe for ``query`` (a sealed segment; shared by its kind)."""
+        return ann.assign(self._ivf, query, nprobe)
+
     def ivf_path(self) -> Path:
         """The IVF-PQ file of a sealed segment."""
         return _path(self.folder, self.record.name, "ivf.faiss")
@@ -246,14 +250,18 @@ class Segment:
         found[inside] = self.ids[pos[inside]] == ids[inside]
         return found, self.rows(pos[found])
 
-    def search(self, query: Matrix, k: int, nprobe: int) -> tuple[Ids, Scores]:
+    def search(
+        self, query: Matrix, k: int, assigned: tuple[Any, Any] | None = None
+    ) -> tuple[Ids, Scores]:
         """The ``k`` best ids (unsorted): a flat segment's with their exact inner products,
-        a sealed one's with their PQ scores (to be re-scored: ``Collection.search``)."""
+        a sealed one's, in the ``assigned`` IVF lists, with their PQ scores (to be
+        re-scored: ``Collection.search``)."""
         k = min(k, self.count)
         if k <= 0:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
         if self._f32 is None:
-            return ann.search(self._ivf, query, k, nprobe)
+            assert assigned is not None
+            return ann.search(self._ivf, query, k, assigned)
         scores = np.asarray(self._f32 @ query, dtype=np.float32)
         if k < self.count:
             top = np.argpartition(-scores, k - 1)[:k]
@@ -358,14 +366,12 @@ class Collection:
         exactly; the sealed ones through IVF-PQ, their best ``REFINE_FACTOR × k``
         candidates together re-scored from the 8-bit codes."""
         q = np.ascontiguousarray(query, dtype=np.float32).reshape(-1)
-        flat = [s.search(q, k, self.nprobe) for s in self.segments if s.record.layout == FLAT]
-        sealed = [
-            s.search(q, k * REFINE_FACTOR, self.nprobe)
-            for s in self.segments
-            if s.record.layout != FLAT
-        ]
+        flat = [s.search(q, k) for s in self.segments if s.record.layout == FLAT]
+        sealed_segments = [s for s in self.segments if s.record.layout != FLAT]
         parts = flat
-        if sealed:
+        if sealed_segments:
+            assigned = sealed_segments[0].assign(q, self.nprobe)
+            sealed = [s.search(q, k * REFINE_FACTOR, assigned) for s in sealed_segments]
             ids = np.concatenate([p[0] for p in sealed])
             approx = np.concatenate([p[1] for p in sealed])
             best = ids[np.argsort(-approx, kind="stable")[: k * REFINE_FACTOR]]
