@@ -58,8 +58,13 @@ def vectors() -> tuple[np.ndarray, np.ndarray, str]:  # type: ignore[type-arg]
     from khabar.embed import load_encoder
     from khabar.embed.base import fast_model
 
-    encoder = load_encoder(fast_model(str(Path.home() / ".cache/khabar/multilingual-e5-small"),
-                                      build=True) or "bundled", "use", 0.15, None)
+    encoder = load_encoder(
+        fast_model(str(Path.home() / ".cache/khabar/multilingual-e5-small"), build=True)
+        or "bundled",
+        "use",
+        0.15,
+        None,
+    )
     if CACHE.exists():
         cached = np.load(CACHE, allow_pickle=False)
         return cached["passages"], cached["questions"], encoder.name
@@ -69,8 +74,10 @@ def vectors() -> tuple[np.ndarray, np.ndarray, str]:  # type: ignore[type-arg]
         [encoder.embed_passages(passages[i : i + 256]) for i in range(0, len(passages), 256)]
     )
     q = encoder.embed_queries(questions)
-    print(f"embedded {len(passages):,} + {len(questions):,} texts in "
-          f"{time.perf_counter() - started:.0f} s")
+    print(
+        f"embedded {len(passages):,} + {len(questions):,} texts in "
+        f"{time.perf_counter() - started:.0f} s"
+    )
     CACHE.parent.mkdir(parents=True, exist_ok=True)
     np.savez(CACHE, passages=p, questions=q)
     return p, q, encoder.name
@@ -85,7 +92,10 @@ def main() -> None:
     folder = ROOT / "bench" / ".cache" / "ann-store"
     shutil.rmtree(folder, ignore_errors=True)
     store = SegmentStore.open(
-        folder, EncoderInfo(name, "bench", passages.shape[1]), lambda t: [], "bench",
+        folder,
+        EncoderInfo(name, "bench", passages.shape[1]),
+        lambda t: [],
+        "bench",
         seal_vectors=args.seal,
     )
     # One article per 64 vectors, each vector a one-line "paragraph" (the text is a stand-in:
@@ -98,8 +108,9 @@ def main() -> None:
         chunks = chunk_article(article, 1200)
         assert len(chunks) == len(block)
         spans = sum(len(c.spans) for c in chunks)
-        store.write([PendingArticle(article, chunks, block, np.zeros((spans, block.shape[1]),
-                                                                        np.float32))])
+        store.write(
+            [PendingArticle(article, chunks, block, np.zeros((spans, block.shape[1]), np.float32))]
+        )
     store.compact()
     ids = store.db.chunk_ids()
     order = np.asarray(ids, dtype=np.int64)  # chunk ids in insertion order = passage order
@@ -117,8 +128,8 @@ def main() -> None:
         "exact inner product, real vectors (XQuAD ar/en/de/hi passages and spans; questions)",
         "date": date.today().isoformat(),
         "machine": f"{platform.machine()}, Python {platform.python_version()}",
-        "vectors": int(len(passages)),
-        "questions": int(len(questions)),
+        "vectors": len(passages),
+        "questions": len(questions),
         "seal_vectors": args.seal,
         "layouts": layouts,
         "recall@10": round(float(np.mean(recalls)), 4),

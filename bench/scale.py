@@ -89,16 +89,19 @@ class Articles:
 
 
 def cold_ask(folder: Path, question: str) -> dict[str, float]:
-    """A real `khabar ask` in a new process (real question embedding, bundled engine)."""
+    """A real `khabar ask` in a new process (real question embedding, bundled engine), and
+    its peak resident memory: VmHWM, which (unlike ru_maxrss, which execve carries over from
+    the parent) is the new process's own, mapped vector-file pages included."""
     started = time.perf_counter()
     done = subprocess.run(
         [
             sys.executable,
             "-c",
             (
-                "import resource, sys; from khabar.cli import main; rc = main(sys.argv[1:]); "
-                "print('MAXRSS', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "
-                "file=sys.stderr); sys.exit(rc)"
+                "import sys; from khabar.cli import main; rc = main(sys.argv[1:]); "
+                "status = open('/proc/self/status').read(); "
+                "print('HWM', status.split('VmHWM:')[1].split()[0], file=sys.stderr); "
+                "sys.exit(rc)"
             ),
             "ask",
             question,
@@ -113,13 +116,55 @@ def cold_ask(folder: Path, question: str) -> dict[str, float]:
         check=False,
     )
     seconds = time.perf_counter() - started
-    rss = next(
-        (int(line.split()[1]) for line in done.stderr.splitlines() if line.startswith("MAXRSS")),
+    kb = next(
+        (int(line.split()[1]) for line in done.stderr.splitlines() if line.startswith("HWM")),
         0,
     )
     if done.returncode != 0:
         print(done.stderr[-2000:], file=sys.stderr)
-    return {"cold_ask_s": round(seconds, 2), "serving_peak_rss_gb": round(rss / 1e6, 2)}
+    return {"cold_ask_s": round(seconds, 2), "cold_ask_peak_rss_gb": round(kb / 1e6, 2)}
+
+
+SERVE = """
+import json, sys
+from khabar.service import Khabar
+
+def memory():
+    status = open("/proc/self/status").read()
+    field = lambda name: int(status.split(name + ":")[1].split()[0]) / 1e6
+    return field("RssAnon"), field("RssFile"), field("VmHWM")
+
+service = Khabar.open(sys.argv[1])
+questions = json.loads(sys.argv[2])
+peak_anon = peak_file = 0.0
+for question in questions:
+    service.ask(question, k=5)
+    anon, file, _ = memory()
+    peak_anon, peak_file = max(peak_anon, anon), max(peak_file, file)
+print(json.dumps({"anon_gb": round(peak_anon, 2), "file_gb": round(peak_file, 2),
+                  "hwm_gb": round(memory()[2], 2)}))
+"""
+
+
+def serving_memory(folder: Path, questions: list[str]) -> dict[str, float]:
+    """Peak memory of a process that opens the index with the real encoder and answers
+    ``questions``: private (anonymous) memory, and pages of the memory-mapped vector files
+    (clean page cache that the kernel can drop; it grows with the pages questions touch)."""
+    done = subprocess.run(
+        [sys.executable, "-c", SERVE, str(folder), json.dumps(questions)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        print(done.stderr[-2000:], file=sys.stderr)
+        return {}
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    return {
+        "serving_anon_gb": found["anon_gb"],
+        "serving_mapped_files_gb": found["file_gb"],
+        "serving_questions": len(questions),
+    }
 
 
 def measure(store: SegmentStore, articles: Articles, questions: list[str]) -> dict[str, object]:
@@ -156,13 +201,21 @@ def main() -> None:
     parser.add_argument("--steps", default="10000,100000,300000,1000000")
     parser.add_argument("--folder", type=Path, default=ROOT / "bench" / ".cache" / "scale")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "scale.json")
+    parser.add_argument(
+        "--measure-only",
+        action="store_true",
+        help="measure the index already in --folder (no growing); adds a step to --out",
+    )
     args = parser.parse_args()
     import shutil
 
-    shutil.rmtree(args.folder, ignore_errors=True)
     sentences, questions = sentences_and_questions()
     random.Random(1).shuffle(questions)
     info = real_encoder_info()
+    if args.measure_only:
+        measure_existing(args, info, sentences, questions)
+        return
+    shutil.rmtree(args.folder, ignore_errors=True)
     store = SegmentStore.open(args.folder, info, lambda t: np.zeros((len(t), DIM)), "bench")
     articles = Articles(sentences)
     results: dict[str, object] = {
@@ -193,18 +246,38 @@ def main() -> None:
         step.update(measure(store, articles, questions))
         paragraphs = store.counts()[1]
         step.update(cold_ask(args.folder, questions[0]))
+        step.update(serving_memory(args.folder, questions[:200]))
         size = store.size_on_disk()
         step["disk_per_paragraph_kb"] = round(size / paragraphs / 1000, 2)
         step["segments"] = {
             k: [(s.record.layout, s.count) for s in c.segments]
             for k, c in store.collections.items()
         }
-        step["bench_peak_rss_gb"] = round(
+        step["writer_peak_rss_gb"] = round(  # the bench process: it writes and searches
             resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6, 2
         )
         results["steps"].append(step)  # type: ignore[union-attr]
         print(json.dumps(step), flush=True)
         args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    store.close()
+
+
+def measure_existing(
+    args: argparse.Namespace, info: EncoderInfo, sentences: list[str], questions: list[str]
+) -> None:
+    """One more step's figures (no bulk add) for the index in ``args.folder``."""
+    store = SegmentStore.open(args.folder, info, lambda t: np.zeros((len(t), DIM)), "bench")
+    articles = Articles(sentences, seed=store.counts()[0])
+    articles.n = store.counts()[0] + 1_000_000  # fresh article ids
+    step: dict[str, object] = {"paragraphs": store.counts()[1], "spans": store.counts()[2]}
+    step.update(measure(store, articles, questions))
+    step.update(cold_ask(args.folder, questions[0]))
+    step.update(serving_memory(args.folder, questions[:200]))
+    step["disk_per_paragraph_kb"] = round(store.size_on_disk() / store.counts()[1] / 1000, 2)
+    results = json.loads(args.out.read_text(encoding="utf-8")) if args.out.exists() else {}
+    results.setdefault("measured_again", []).append({"date": date.today().isoformat(), **step})
+    print(json.dumps(step), flush=True)
+    args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     store.close()
 
 

@@ -56,6 +56,7 @@ def check_consistent(index: Path) -> int:
         chunk_ids = np.asarray(db.chunk_ids(), dtype=np.int64)
         span_ids = np.asarray(db.span_ids(), dtype=np.int64)
         assert db.counts() == db.recount()  # the kept counts moved with the rows
+        assert db.term_count() == db.recount_terms()
         # every row has its vector (vectors of removed rows may wait for a merge)
         assert np.array_equal(store.chunk_vectors(chunk_ids)[0], chunk_ids)
         assert np.array_equal(store.span_vectors(span_ids)[0], span_ids)
@@ -204,7 +205,7 @@ def check_store(index: Path) -> int:
     store = SegmentStore.open(index, EncoderInfo("test", "0", 32), lambda t: [], "t")
     try:
         db = store.db
-        assert db.counts() == db.recount()
+        assert db.counts() == db.recount() and db.term_count() == db.recount_terms()
         chunk_ids = np.asarray(db.chunk_ids(), dtype=np.int64)
         span_ids = np.asarray(db.span_ids(), dtype=np.int64)
         assert np.array_equal(store.chunk_vectors(chunk_ids)[0], chunk_ids)

@@ -5,6 +5,7 @@ what they mean); retrieval quality is tested with the real models elsewhere."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 from collections.abc import Sequence
@@ -29,12 +30,12 @@ def unit(rows: int, seed: int) -> np.ndarray:  # type: ignore[type-arg]
 
 
 def embed(texts: Sequence[str]) -> np.ndarray:  # type: ignore[type-arg]
-    """Deterministic per text, so that a rebuilt vector equals the one it replaces."""
-    return (
-        np.concatenate([unit(1, abs(hash(t)) % 2**32) for t in texts])
-        if texts
-        else (np.empty((0, DIM), np.float32))
-    )
+    """Deterministic per text (in every process), so that a rebuilt vector equals the one
+    it replaces."""
+    if not texts:
+        return np.empty((0, DIM), np.float32)
+    seeds = [int.from_bytes(hashlib.sha256(t.encode()).digest()[:4], "little") for t in texts]
+    return np.concatenate([unit(1, seed) for seed in seeds])
 
 
 def pending(i: int, paragraphs: int = 3) -> PendingArticle:

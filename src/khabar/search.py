@@ -29,8 +29,6 @@ RRF_K = 60
 # a wider one keeps the candidate search, up to this many times deeper.
 EXHAUSTIVE_CHUNKS = 4096
 MAX_FILTER_DEPTH = 16.0
-# How deep the BM25 ranking is read for the candidates' lexical scores.
-LEXICAL_DEPTH = 1000
 Floats = npt.NDArray[np.float64]
 Ids = npt.NDArray[np.int64]
 
@@ -132,11 +130,8 @@ def rank(
             depth = min(MAX_FILTER_DEPTH, max(1.0, total / max(store.count_matching(where), 1)))
     weight = settings.lexical_weight(question)
     query_terms = terms(question) if weight > 0 and question else []
-    # One BM25 query gives both the lexical candidates (its top) and the lexical score of
-    # every other candidate (a chunk below the top LEXICAL_DEPTH counts as 0: its share of
-    # the best score is small, and on an index of fewer matching chunks nothing is cut).
     lexical_ids, lexical_top = store.lexical_top(
-        query_terms, max(LEXICAL_DEPTH, settings.lexical_candidates) + len(excluded), where
+        query_terms, settings.lexical_candidates + len(excluded), where
     )
     keep = ~np.isin(lexical_ids, excluded)
     lexical_ids, lexical_top = lexical_ids[keep], lexical_top[keep]
@@ -171,8 +166,7 @@ def rank(
     dense = (paragraph + w * best_span) / (1.0 + w)
     lexical = np.zeros(len(candidates))
     if best_lexical > 0 and len(candidates):
-        lookup = dict(zip(lexical_ids.tolist(), (lexical_top / best_lexical).tolist(), strict=True))
-        lexical = np.asarray([lookup.get(int(i), 0.0) for i in candidates])
+        lexical = store.lexical_scores(query_terms, candidates) / best_lexical
     if settings.fusion == "rrf":
         score = _reciprocal_rank(dense, lexical, weight)
     else:

@@ -450,11 +450,14 @@ class SegmentStore:
     def lexical_top(self, terms: Sequence[str], k: int, where: Filter) -> tuple[Ids, Scores]:
         """The ``k`` chunks with the best BM25 for ``terms`` within ``where``."""
         condition, args = self._condition(where)
-        return lexical.top(self.db.conn, terms, k, self.db.counts()[1], condition, args)
+        return lexical.top(self.db.conn, terms, k, self._lexical_counts(), condition, args)
 
     def lexical_scores(self, terms: Sequence[str], ids: Ids) -> Scores:
         """BM25 of each of ``ids`` for ``terms``."""
-        return lexical.scores_of(self.db.conn, terms, ids, self.db.counts()[1])
+        return lexical.scores_of(self.db.conn, terms, ids, self._lexical_counts())
+
+    def _lexical_counts(self) -> tuple[int, int]:
+        return self.db.counts()[1], self.db.term_count()
 
     # -- metadata ---------------------------------------------------------------
     def _condition(self, where: Filter) -> tuple[str, list[str]]:

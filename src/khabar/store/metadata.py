@@ -26,6 +26,11 @@ DB_NAME = "khabar.sqlite"
 # The row counts, kept in the meta table by every insert and delete (in their transaction),
 # so that nothing per question or per write counts a table of millions of rows.
 COUNT_KEYS = ("count_articles", "count_chunks", "count_spans")
+# ... and the number of BM25 terms over all chunks (for BM25's average chunk length).
+TERMS_KEY = "count_terms"
+_TERMS_OF = (
+    "CASE WHEN terms = '' THEN 0 ELSE length(terms) - length(replace(terms, ' ', '')) + 1 END"
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -181,7 +186,8 @@ class MetadataStore:
                 self._db.executescript(
                     f"BEGIN IMMEDIATE;\n{_SCHEMA_2}\n"
                     "INSERT INTO chunks_fts(chunks_fts) VALUES ('rebuild');\n"
-                    f"INSERT OR REPLACE INTO meta(key, value) VALUES {counted};\n"
+                    f"INSERT OR REPLACE INTO meta(key, value) VALUES {counted}, ('{TERMS_KEY}', "
+                    f"(SELECT COALESCE(SUM({_TERMS_OF}), 0) FROM chunk_terms));\n"
                     "INSERT OR REPLACE INTO meta(key, value) VALUES "
                     f"('schema_version', '{SCHEMA_VERSION}');\nCOMMIT;"
                 )
@@ -240,8 +246,10 @@ class MetadataStore:
             self.rollback()
             raise
 
-    def _add_counts(self, articles: int, chunks: int, spans: int) -> None:
-        for key, delta in zip(COUNT_KEYS, (articles, chunks, spans), strict=True):
+    def _add_counts(self, articles: int, chunks: int, spans: int, terms: int) -> None:
+        for key, delta in zip(
+            (*COUNT_KEYS, TERMS_KEY), (articles, chunks, spans, terms), strict=True
+        ):
             self._db.execute(
                 "UPDATE meta SET value = CAST(value AS INTEGER) + ? WHERE key = ?", (delta, key)
             )
@@ -277,6 +285,7 @@ class MetadataStore:
         )
         chunk_ids: list[int] = []
         span_ids: list[list[int]] = []
+        term_count = 0
         for ordinal, chunk in enumerate(chunks):
             cur = self._db.execute(
                 "INSERT INTO chunks(article_id, ordinal, paragraph, part, section, text) "
@@ -285,9 +294,11 @@ class MetadataStore:
             )
             chunk_id = int(cur.lastrowid or 0)
             chunk_ids.append(chunk_id)
+            chunk_terms = terms(chunk.embed_text)
+            term_count += len(chunk_terms)
             self._db.execute(
                 "INSERT INTO chunk_terms(chunk_id, terms) VALUES (?, ?)",
-                (chunk_id, " ".join(terms(chunk.embed_text))),
+                (chunk_id, " ".join(chunk_terms)),
             )
             ids = []
             for span in chunk.spans:
@@ -297,7 +308,7 @@ class MetadataStore:
                 )
                 ids.append(int(cur.lastrowid or 0))
             span_ids.append(ids)
-        self._add_counts(1, len(chunk_ids), sum(len(ids) for ids in span_ids))
+        self._add_counts(1, len(chunk_ids), sum(len(ids) for ids in span_ids), term_count)
         return chunk_ids, span_ids
 
     def delete_article(self, article_id: str) -> tuple[list[int], list[int]]:
@@ -314,8 +325,13 @@ class MetadataStore:
                 (article_id,),
             )
         ]
+        term_count = self._db.execute(
+            f"SELECT COALESCE(SUM({_TERMS_OF}), 0) FROM chunk_terms WHERE chunk_id IN "
+            "(SELECT id FROM chunks WHERE article_id = ?)",
+            (article_id,),
+        ).fetchone()[0]
         gone = self._db.execute("DELETE FROM articles WHERE id = ?", (article_id,)).rowcount
-        self._add_counts(-gone, -len(chunk_ids), -len(span_ids))
+        self._add_counts(-gone, -len(chunk_ids), -len(span_ids), -int(term_count))
         return chunk_ids, span_ids
 
     # -- reads --------------------------------------------------------------
@@ -433,6 +449,15 @@ class MetadataStore:
         )
         articles, chunks, spans = (int(found.get(key, 0)) for key in COUNT_KEYS)
         return articles, chunks, spans
+
+    def term_count(self) -> int:
+        """The number of BM25 terms over all chunks, as the writes kept count of it."""
+        return int(self.get_meta(TERMS_KEY) or 0)
+
+    def recount_terms(self) -> int:
+        """The same, counted row by row (for checks)."""
+        row = self._db.execute(f"SELECT COALESCE(SUM({_TERMS_OF}), 0) FROM chunk_terms")
+        return int(row.fetchone()[0])
 
     def recount(self) -> tuple[int, int, int]:
         """(articles, chunks, spans), counted row by row (for checks: reads every row)."""
