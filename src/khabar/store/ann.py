@@ -24,7 +24,7 @@ from khabar.errors import BackendMissingError, IndexFormatError
 from khabar.store.atomic import write_atomic
 
 NLIST = 1024
-NPROBE = 32
+NPROBE = 128
 PQ_BYTES = 56  # bytes a vector (sub-quantisers of 8 bits)
 TRAIN_SAMPLE = 65_536
 

@@ -49,8 +49,10 @@ MERGE_FACTOR = 8
 SEAL_VECTORS = 8_192
 TRAIN_FACTOR = 8
 # How many more candidates than asked the sealed segments' IVF-PQ search returns (over all
-# of them), to be re-scored from the 8-bit codes.
-REFINE_FACTOR = 4
+# of them), to be re-scored from the 8-bit codes: REFINE_FACTOR times as many, at most
+# REFINE_EXTRA more (a deep search, for a wide filter, re-scores relatively fewer).
+REFINE_FACTOR = 16
+REFINE_EXTRA = 2048
 
 
 @dataclass(frozen=True)
@@ -363,18 +365,19 @@ class Collection:
 
     def search(self, query: Matrix, k: int) -> tuple[Ids, Scores]:
         """The ``k`` best ids over every segment, best first: the flat segments searched
-        exactly; the sealed ones through IVF-PQ, their best ``REFINE_FACTOR × k``
-        candidates together re-scored from the 8-bit codes."""
+        exactly; the sealed ones through IVF-PQ, their best ``refine`` candidates together
+        re-scored from the 8-bit codes."""
+        refine = min(k * REFINE_FACTOR, k + REFINE_EXTRA)
         q = np.ascontiguousarray(query, dtype=np.float32).reshape(-1)
         flat = [s.search(q, k) for s in self.segments if s.record.layout == FLAT]
         sealed_segments = [s for s in self.segments if s.record.layout != FLAT]
         parts = flat
         if sealed_segments:
             assigned = sealed_segments[0].assign(q, self.nprobe)
-            sealed = [s.search(q, k * REFINE_FACTOR, assigned) for s in sealed_segments]
+            sealed = [s.search(q, refine, assigned) for s in sealed_segments]
             ids = np.concatenate([p[0] for p in sealed])
             approx = np.concatenate([p[1] for p in sealed])
-            best = ids[np.argsort(-approx, kind="stable")[: k * REFINE_FACTOR]]
+            best = ids[np.argsort(-approx, kind="stable")[:refine]]
             found, vectors = self.vectors(best)
             parts = [*flat, (found, (vectors @ q).astype(np.float32))]
         if not parts:
