@@ -20,6 +20,7 @@ def main() -> int:
         from khabar.service import Khabar, choose_model, second_options
         from khabar.web import serve
 
+        print(f"khabar: opening {settings['index']} (loading the models)…", flush=True)
         service = Khabar.open(
             settings["index"],
             model=choose_model(settings, fast=True),

@@ -90,6 +90,10 @@ def test_ask_restricted_to_articles(api: httpx.Client) -> None:
     [
         ({"question": "   "}, "empty_question"),
         ({"question": "x", "k": 0}, "bad_request"),
+        ({"question": "x", "k": "5"}, "bad_request"),
+        ({"question": "x", "k": True}, "bad_request"),
+        ({"question": "x", "k": None}, "bad_request"),
+        ({"question": "x", "k": 2.5}, "bad_request"),
         ({"k": 3}, "bad_request"),
         ({"question": "x" * 3000}, "bad_request"),
     ],
@@ -226,6 +230,28 @@ def test_openapi_documents_the_routes(api: httpx.Client) -> None:
 
 def test_unknown_api_route_has_the_error_shape(api: httpx.Client) -> None:
     assert_error(api.get("/api/nothing-here"), 404, "not_found")
+
+
+def test_a_known_route_with_another_method_is_405(api: httpx.Client) -> None:
+    response = api.get("/api/ask")
+    assert "POST" in assert_error(response, 405, "method_not_allowed")
+    assert response.headers["allow"] == "POST"
+    removal = api.put("/api/articles/x", headers=AUTH)
+    assert_error(removal, 405, "method_not_allowed")
+    assert removal.headers["allow"] == "DELETE"
+
+
+def test_public_answers_never_show_server_folders(api: httpx.Client) -> None:
+    folder = str(api.index_folder.resolve().parent)  # type: ignore[attr-defined]
+    listed = api.get("/api/articles")
+    assert listed.status_code == 200
+    article = listed.json()["articles"][0]
+    assert "origin" not in article and "content_hash" not in article
+    assert article["source"] == "putin-syria-ministers.ar.txt"
+    asked = api.post("/api/ask", json={"question": "Putin", "k": 2}).text
+    missing = api.delete("/api/articles/nope", headers=AUTH).text
+    for text in (listed.text, asked, missing):
+        assert "/tmp" not in text and folder not in text and "/samples/" not in text
 
 
 def test_index_files_are_never_served(api: httpx.Client) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -68,10 +69,74 @@ def test_question_typed_in_the_page_shows_the_arabic_passage_rtl(
     page.screenshot(path=str(artifacts / "chat.png"), full_page=True)
 
 
+# The reading order of a citation's parts: each part's first line box, as (top, left).
+CITE_ORDER = """el => Array.from(el.childNodes).filter(n => n.textContent.trim()).map(n => {
+  const range = document.createRange(); range.selectNodeContents(n);
+  const box = range.getClientRects()[0];
+  return [n.textContent.trim().slice(0, 24), Math.round(box.top), Math.round(box.left)];
+})"""
+
+
+def assert_left_to_right(parts: list[list[Any]]) -> None:
+    """Each part starts after the one before it, as an English line reads."""
+    for before, after in itertools.pairwise(parts):
+        later_line = after[1] > before[1] + 4
+        assert later_line or (abs(after[1] - before[1]) <= 4 and after[2] > before[2]), parts
+
+
+def test_the_citation_reads_left_to_right_with_an_arabic_title(page: Any) -> None:
+    cite = page.locator("#khabar-chat .khabar-hit > .khabar-cite").first
+    title = cite.locator("bdi.khabar-cite-title")
+    assert (
+        title.inner_text() == "بوتين يبحث مع وزيري الخارجية والدفاع السوريين تعزيز التعاون العسكري"
+    )
+    parts = cite.evaluate(CITE_ORDER)
+    assert parts[0][0].startswith("#1") and "paragraph" in parts[2][0] and "score" in parts[-1][0]
+    assert_left_to_right(parts)
+
+
+def test_arabic_heading_and_context_align_right(page: Any) -> None:
+    hit = page.locator("#khabar-chat .khabar-hit").first
+    hit.locator("details.khabar-context > summary").click()
+    for part in (".khabar-section", ".khabar-passage", ".khabar-neighbour"):
+        node = hit.locator(part).first
+        assert node.evaluate("el => getComputedStyle(el).textAlign") == "right", part
+        # and it sits against the right edge of the passage box
+        right_gap = node.evaluate(
+            "el => { const r = document.createRange(); r.selectNodeContents(el);"
+            " const lines = r.getClientRects(); const last = lines[lines.length - 1];"
+            " return el.getBoundingClientRect().right - last.right; }"
+        )
+        assert right_gap < 12, (part, right_gap)
+
+
+def test_a_new_answer_scrolls_into_view_after_more_passages(page: Any) -> None:
+    opened = page.locator("#khabar-chat details.khabar-more").first
+    opened.evaluate("el => { el.open = true; }")
+    before = page.locator('#khabar-chat [data-testid="user"]').count()
+    box = page.locator("#khabar-question textarea")
+    box.fill("Who did Putin receive in the Kremlin?")
+    box.press("Enter")
+    page.wait_for_function(
+        f"() => document.querySelectorAll('#khabar-chat [data-testid=\"bot\"]').length > {before}",
+        timeout=60_000,
+    )
+    page.wait_for_timeout(600)
+    visible = page.locator('#khabar-chat [data-testid="user"]').last.evaluate(
+        """el => { let box = el.parentElement;
+          while (box && !/(auto|scroll)/.test(getComputedStyle(box).overflowY)) {
+            box = box.parentElement; }
+          const r = el.getBoundingClientRect(), c = box.getBoundingClientRect();
+          return r.top >= c.top - 2 && r.top < c.bottom - 40 && r.top < window.innerHeight; }"""
+    )
+    assert visible, "the newest question is scrolled out of view"
+
+
 def test_example_button_asks_in_arabic(page: Any) -> None:
+    before = page.locator("#khabar-chat details.khabar-more").count()
     page.get_by_role("button", name="هل القواعد الروسية في سوريا آمنة؟").click()
     page.wait_for_function(
-        "() => document.querySelectorAll('#khabar-chat details.khabar-more').length >= 2",
+        f"() => document.querySelectorAll('#khabar-chat details.khabar-more').length > {before}",
         timeout=60_000,
     )
     last = page.locator("#khabar-chat .khabar-hit:not(.khabar-more .khabar-hit)").last
@@ -87,7 +152,7 @@ def test_filters_restrict_the_answer(page: Any) -> None:
     box.fill("Who did Putin receive in the Kremlin?")
     box.press("Enter")
     page.get_by_text("No article matches the filters").first.wait_for(timeout=60_000)
-    source.fill("samples")  # the sample's source is its file path
+    source.fill("putin-syria")  # the sample's source is its file's name
     source.press("Enter")
     since = page.locator("#khabar-since textarea, #khabar-since input").first
     since.fill("2020-01-01")  # the sample has no date: a date filter leaves it out
@@ -108,6 +173,106 @@ def test_filters_restrict_the_answer(page: Any) -> None:
     best = "#khabar-chat .khabar-hit:not(.khabar-more .khabar-hit) > .khabar-cite"
     last = page.locator(best).last.inner_text()
     assert "putin-syria-ministers.ar.txt" in last  # the source is shown in the citation
+
+
+def test_a_phone_width_keeps_the_question_box_whole(
+    page: Any, server_url: str, artifacts: Path
+) -> None:
+    phone = page.context.browser.new_page(viewport={"width": 420, "height": 900})
+    phone.goto(server_url, wait_until="networkidle")
+    box = phone.locator("#khabar-question textarea")
+    sizes = box.evaluate(
+        """el => { const c = document.createElement('canvas').getContext('2d');
+          const cs = getComputedStyle(el); c.font = cs.font;
+          const inner = el.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
+          return [inner, c.measureText(el.placeholder).width,
+                  document.querySelector('#khabar-ask-row').clientWidth]; }"""
+    )
+    inner, placeholder, row = sizes
+    assert inner >= placeholder, f"the placeholder ({placeholder}px) is cut at {inner}px"
+    assert inner >= 0.8 * row, sizes
+    phone.screenshot(path=str(artifacts / "phone.png"))
+    phone.close()
+
+
+def shows(page: Any, text: str) -> None:
+    """Wait until the Articles table shows ``text`` (its hidden measuring cells aside)."""
+    page.wait_for_function(
+        "t => document.querySelector('#khabar-articles').innerText.includes(t)",
+        arg=text,
+        timeout=30_000,
+    )
+
+
+@pytest.fixture
+def articles_server(sample_index: Path, tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """A server of its own (the Articles tests add articles), and its index folder."""
+    from khabar.service import Khabar
+    from khabar.web import serve
+    from tests.conftest import free_port
+
+    folder = tmp_path / "index"
+    shutil.copytree(sample_index, folder)
+    service = Khabar.open(folder)
+    server = serve(service, host="127.0.0.1", port=free_port(), block=False)
+    assert server is not None
+    yield server.url, folder
+    server.close()
+    service.close()
+
+
+def test_the_articles_tab(
+    page: Any, articles_server: tuple[str, Path], tmp_path: Path, artifacts: Path
+) -> None:
+    import subprocess
+    import sys
+
+    url, folder = articles_server
+    page.set_viewport_size({"width": 1100, "height": 1000})
+    page.goto(url, wait_until="networkidle")
+    page.get_by_role("tab", name="Articles").click()
+    table = page.locator("#khabar-articles")
+    shows(page, "putin-syria-ministers")
+    font = table.locator("td").first.evaluate("el => getComputedStyle(el).fontFamily")
+    assert "mono" not in font.lower(), font
+    # an article added from a terminal shows when the tab is opened again, without a reload
+    wheat = tmp_path / "wheat.txt"
+    wheat.write_text("شحنات القمح\n\nوصلت شحنة قمح جديدة إلى ميناء اللاذقية.\n", "utf-8")
+    added = subprocess.run(
+        [sys.executable, "-m", "khabar.cli", "add", str(wheat), "--index", str(folder), "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert added.returncode == 0, added.stderr
+    page.get_by_role("tab", name="Ask").click()
+    page.get_by_role("tab", name="Articles").click()
+    shows(page, "شحنات القمح")
+    # the form is emptied once the article is in
+    page.locator("#khabar-title textarea, #khabar-title input").first.fill("الغاز")
+    body = page.locator("#khabar-body textarea")
+    body.fill("قال الوزير إن إمدادات الغاز إلى أوروبا ستزيد هذا الشتاء.")
+    page.locator("#khabar-add").click()
+    page.locator("#khabar-status").get_by_text("Added").wait_for(timeout=60_000)
+    assert body.input_value() == ""
+    assert page.locator("#khabar-title textarea, #khabar-title input").first.input_value() == ""
+    # a file, then a file of the wrong type: Add must not send the first file again
+    good = tmp_path / "port.txt"
+    good.write_text("أعلنت إدارة الميناء توسيع الرصيف الثالث لاستقبال السفن الكبيرة.\n", "utf-8")
+    chooser = page.locator("#khabar-upload input[type=file]")
+    chooser.set_input_files(str(good))
+    page.wait_for_timeout(1500)
+    page.locator("#khabar-add").click()
+    page.locator("#khabar-status").get_by_text("port").wait_for(timeout=60_000)
+    bad = tmp_path / "photo.jpg"
+    bad.write_bytes(b"\xff\xd8\xff\xe0")
+    chooser.set_input_files(str(bad))
+    page.wait_for_timeout(1500)
+    page.locator("#khabar-add").click()
+    page.wait_for_timeout(1500)
+    status = page.locator("#khabar-status").inner_text()
+    assert "unchanged" not in status and "Added" not in status, status
+    page.screenshot(path=str(artifacts / "articles.png"), full_page=True)
 
 
 @pytest.fixture(scope="module")
@@ -163,7 +328,10 @@ def test_embed_page_in_a_wiki_iframe(page: Any, wiki_page: str, artifacts: Path)
     assert mark.inner_text().startswith("وجدد بوتين موقف موسكو")
     hit = frame.locator(".hit").first
     assert hit.evaluate("el => getComputedStyle(el).direction") == "rtl"
-    assert "paragraph 7" in frame.locator(".cite").first.inner_text()
+    cite = frame.locator(".cite").first
+    assert "paragraph 7" in cite.inner_text()
+    assert cite.locator("bdi.cite-title").inner_text().startswith("بوتين يبحث")
+    assert_left_to_right(cite.evaluate(CITE_ORDER))
     page.screenshot(path=str(artifacts / "embed.png"))
 
 

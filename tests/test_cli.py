@@ -107,14 +107,77 @@ def test_add_info_remove_cycle(tmp_path: Path) -> None:
     ("args", "message"),
     [
         (["ask", "  "], "the question is empty"),
-        (["ask", "x", "-k", "0"], "invalid value '0' for k"),
+        (["ask", "x", "-k", "0"], "khabar: error: -k: invalid value '0' for k"),
     ],
 )
-def test_errors_are_one_clear_line(tmp_path: Path, args: list[str], message: str) -> None:
-    result = khabar(*args, "--index", str(tmp_path / "index"))
+def test_errors_are_one_clear_line(sample_index: Path, args: list[str], message: str) -> None:
+    result = khabar(*args, "--index", str(sample_index))
     assert result.returncode == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("command", [["ask", "wheat"], ["info"], ["remove", "x"], ["compact"]])
+def test_commands_that_read_do_not_create_an_index(tmp_path: Path, command: list[str]) -> None:
+    typo = tmp_path / "indx"
+    result = khabar(*command, "--index", str(typo))
+    assert result.returncode == 2
+    assert f"{typo}: no khabar index here" in result.stderr
+    assert "khabar add PATH --index" in result.stderr
+    assert not typo.exists()
+
+
+def test_add_help_lists_every_file_type() -> None:
+    from khabar.ingest.files import SUPPORTED_EXTENSIONS
+
+    result = khabar("add", "--help")
+    text = " ".join(result.stdout.split())
+    for ext in SUPPORTED_EXTENSIONS:
+        assert ext in text
+
+
+def test_a_folder_with_nothing_readable_is_an_error(tmp_path: Path) -> None:
+    index = tmp_path / "index"
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = khabar("add", str(empty), "--index", str(index), "--quiet")
+    assert result.returncode == 2
+    assert f"nothing to add: {empty} holds no file khabar reads" in result.stderr
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name in ("a.jpg", "b.jpg", "notes.doc"):
+        (photos / name).write_bytes(b"\xff\xd8\xff")
+    (photos / "ok.txt").write_text("انعقدت القمة العربية في بغداد بحضور القادة.\n", "utf-8")
+    mixed = khabar("add", str(photos), "--index", str(index), "--quiet")
+    assert mixed.returncode == 0, mixed.stderr
+    assert "skipped 3 files of types khabar does not read (1 .doc, 2 .jpg)" in mixed.stderr
+    assert "added 1" in mixed.stdout
+    (photos / "ok.txt").unlink()
+    unreadable = khabar("add", str(photos), "--index", str(index), "--quiet")
+    assert unreadable.returncode == 2 and "skipped 3 files" in unreadable.stderr
+
+
+def test_sync_will_not_empty_a_folder_without_force(tmp_path: Path) -> None:
+    index = str(tmp_path / "index")
+    share = tmp_path / "share"
+    share.mkdir()
+    for name in "abc":
+        (share / f"{name}.txt").write_text(f"خبر رقم {name} عن المفاوضات في جنيف.\n", "utf-8")
+    assert khabar("sync", str(share), "--index", index, "--quiet").returncode == 0
+    for name in "ab":
+        (share / f"{name}.txt").unlink()  # two of three gone: more than half
+    refused = khabar("sync", str(share), "--index", index, "--quiet")
+    assert refused.returncode == 1
+    assert "not removing the 2 articles whose files are gone" in refused.stderr
+    assert "--force" in refused.stderr and "removed 0" in refused.stdout
+    listed = json.loads(khabar("info", "--json", "--articles", "--index", index).stdout)
+    assert {a["id"] for a in listed["article_list"]} == {"a", "b", "c"}
+    (share / "c.txt").unlink()  # an unmounted share: the folder is empty
+    empty = khabar("sync", str(share), "--index", index, "--quiet")
+    assert empty.returncode == 2 and "not removing the 3 articles" in empty.stderr
+    forced = khabar("sync", str(share), "--index", index, "--quiet", "--force")
+    assert forced.returncode == 0 and "removed 3" in forced.stdout
+    assert json.loads(khabar("info", "--json", "--index", index).stdout)["articles"] == 0
 
 
 def test_add_reports_bad_files_and_keeps_good_ones(tmp_path: Path) -> None:
@@ -189,7 +252,9 @@ def test_ask_filters_and_citation_metadata(tmp_path: Path) -> None:
     plain = khabar("ask", question, "--source", "EXAMPLE", "--index", str(index))
     assert plain.returncode == 0, plain.stderr
     assert plain.stdout.count("[") == 1 and "حصاد الحسكة" in plain.stdout
-    assert "Example News · سمر علي · 2025-06-01" in plain.stdout
+    # each field that holds Arabic is isolated (U+2068 … U+2069) in the left-to-right line
+    assert "Example News · \u2068سمر علي\u2069 · 2025-06-01" in plain.stdout
+    assert "[1] \u2068حصاد الحسكة\u2069 — paragraph 1" in plain.stdout
     dated = khabar("ask", question, "--since", "2025-06-02", "--json", "--index", str(index))
     hits = json.loads(dated.stdout)["hits"]
     assert [h["article_id"] for h in hits] == ["nineveh"] and hits[0]["published"] == "2025-06-20"

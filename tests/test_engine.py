@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -221,6 +222,7 @@ def test_khabar_add_builds_the_engine_once_and_uses_it(tmp_path: Path) -> None:
     first = cli(env, "add", str(articles), "--quiet")
     assert first.returncode == 0, first.stderr
     assert "building the ONNX engine" in first.stderr and "ONNX engine" in first.stdout
+    assert re.search(r"ONNX engine built \(\d+ s\)", first.stderr)  # not silent till done
     assert not list((tmp_path / "engine").glob(".building-*"))
     (articles / "note.txt").write_text("الطقس\n\nالطقس في دمشق مشمس وحار اليوم.", "utf-8")
     second = cli(env, "add", str(articles), "--quiet")

@@ -20,7 +20,7 @@ def test_plain_text_with_title_line(tmp_path: Path) -> None:
     assert article.title == "عنوان الخبر"
     assert article.text == PARA
     assert article.id == "news-1"
-    assert article.source == str(path)
+    assert article.source == "news-1.txt" and article.origin == str(path.resolve())
 
 
 def test_utf8_bom_and_utf16_are_read(tmp_path: Path) -> None:
@@ -114,3 +114,15 @@ def test_collect_files_recurses_and_skips_other_types(tmp_path: Path) -> None:
     (tmp_path / "a" / ".hidden" / "h.txt").write_text(PARA, encoding="utf-8")
     found = collect_files([tmp_path / "a"])
     assert [p.name for p in found] == ["x.txt", "y.md"]
+
+
+def test_public_source_hides_server_folders() -> None:
+    from khabar.records import public_source
+
+    assert public_source("/home/desk/wire/a.txt") == "a.txt"
+    assert public_source("/tmp/gradio/1f2e3d/report.docx") == "report.docx"
+    assert public_source("src/khabar/samples/putin-syria-ministers.ar.txt") == (
+        "putin-syria-ministers.ar.txt"
+    )
+    for kept in ("Reuters", "aljazeera.net", "Reuters/AP", "https://example.org/a", "وكالة سانا"):
+        assert public_source(kept) == kept

@@ -6,6 +6,7 @@ import asyncio
 import json
 from typing import Any
 
+import pytest
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
@@ -26,22 +27,43 @@ def call(server_url: str, tool: str | None, arguments: dict[str, Any]) -> Any:
 
 
 def test_tools_are_ask_and_list_articles_only(server_url: str) -> None:
+    from khabar.web import ASK_TOOL, LIST_TOOL
+
     tools = call(server_url, None, {})
     names = sorted(t.name for t in tools.tools)
     assert names == ["ask", "list_articles"]  # writes are never tools
     ask = next(t for t in tools.tools if t.name == "ask")
-    assert "question" in json.dumps(ask.inputSchema)
-    assert "Arabic" in (ask.description or "")
+    assert {"question", "k", "source", "since", "until"} <= set(ask.inputSchema["properties"])
+    assert ask.description == ASK_TOOL  # read as written, not rebuilt from a docstring
+    assert '"hits": [{"article_id": string,' in ask.description
+    listing = next(t for t in tools.tools if t.name == "list_articles")
+    assert listing.description == LIST_TOOL
 
 
-def test_ask_tool_returns_the_passage(server_url: str) -> None:
+def test_ask_tool_returns_json(server_url: str) -> None:
     result = call(server_url, "ask", {"question": "ماذا قال بوتين عن إسرائيل؟", "k": 2})
     assert not result.isError
-    text = result.content[0].text
-    assert "وجدد بوتين موقف موسكو الرافض للانتهاكات الإسرائيلية" in text
-    assert "الانتهاكات الإسرائيلية" in text
+    answer = json.loads(result.content[0].text)  # JSON, not a Python repr
+    assert set(answer) == {"question", "answered", "hits"} and answer["answered"] is True
+    assert len(answer["hits"]) == 2
+    first = answer["hits"][0]
+    assert first["text"].startswith("وجدد بوتين موقف موسكو الرافض للانتهاكات الإسرائيلية")
+    assert first["section"] == "الانتهاكات الإسرائيلية" and first["paragraph"] == 7
+    assert first["source"] == "putin-syria-ministers.ar.txt"
+
+
+def test_a_bad_question_is_a_tool_error_without_a_traceback(
+    server_url: str, capfd: pytest.CaptureFixture[str]
+) -> None:
+    for arguments in ({"question": "   "}, {"question": "Putin", "k": 0}):
+        result = call(server_url, "ask", arguments)
+        assert result.isError
+    err = capfd.readouterr().err
+    assert "Traceback" not in err
 
 
 def test_list_articles_tool(server_url: str) -> None:
     result = call(server_url, "list_articles", {})
-    assert "putin-syria-ministers" in result.content[0].text
+    articles = json.loads(result.content[0].text)["articles"]
+    assert "putin-syria-ministers" in [a["id"] for a in articles]
+    assert "origin" not in articles[0]

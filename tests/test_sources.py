@@ -101,6 +101,29 @@ def test_arabic_docx_with_heading_title_and_table(tmp_path: Path) -> None:
     assert article.text == f"الاجتماع\n\n{FIRST}\n\n{SECOND}\n\nالوزير | الدفاع"
 
 
+def test_a_word_table_of_short_cells_is_kept_row_by_row(tmp_path: Path) -> None:
+    import docx
+
+    from khabar.chunk import chunk_article
+
+    rows = [("الدولة", "عدد السياح"), ("مصر", "15 مليون"), ("تركيا", "50 مليون"), ("الأردن", "6")]
+    document = docx.Document()
+    document.add_paragraph(SECOND)
+    table = document.add_table(rows=len(rows), cols=2)
+    for r, cells in enumerate(rows):
+        for c, text in enumerate(cells):
+            table.cell(r, c).text = text
+    document.add_paragraph(FIRST)
+    path = tmp_path / "tourists.docx"
+    document.save(str(path))
+    [article] = read_path(path)
+    chunks = chunk_article(article)
+    texts = [c.text for c in chunks]
+    assert "الدولة | عدد السياح; مصر | 15 مليون; تركيا | 50 مليون; الأردن | 6" in texts
+    assert all(c.section is None for c in chunks)  # no row was taken for a heading
+    assert texts[0] == SECOND and texts[-1] == FIRST
+
+
 def test_zip_bomb_posing_as_docx_is_refused(tmp_path: Path) -> None:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -130,7 +153,7 @@ def test_csv_with_named_columns(tmp_path: Path) -> None:
     first, second = read_path(path)
     assert (first.id, first.title, first.source, first.author) == ("a1", "الأول", "وكالة", "مراسل")
     assert first.text == f"{FIRST}\n\n{SECOND}" and first.published == "2025-06-10"
-    assert second.source == str(path) and second.published == "2025-06-11"
+    assert second.source == "wire.csv" and second.published == "2025-06-11"  # no server path
     (tmp_path / "bad.csv").write_text("title,body\nx,y\n", encoding="utf-8")
     with pytest.raises(InputError, match=r"bad\.csv: the first row must name the columns"):
         read_path(tmp_path / "bad.csv")

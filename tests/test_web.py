@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,8 @@ def client(server_url: str) -> Client:
 
 
 def test_ask_endpoint_returns_the_json_answer(client: Client) -> None:
-    result = client.predict(question="What did Putin say about Israel?", k=3, api_name="/ask")
+    text = client.predict(question="What did Putin say about Israel?", k=3, api_name="/ask")
+    result = json.loads(text)  # JSON text: what MCP clients get too
     assert result["question"] == "What did Putin say about Israel?"
     assert len(result["hits"]) == 3
     assert result["hits"][0]["text"].startswith("وجدد بوتين موقف موسكو")
@@ -44,7 +46,7 @@ def test_chat_empty_question_is_a_clear_message(client: Client) -> None:
 
 
 def test_add_article_then_ask_about_it(client: Client, tmp_path: Path) -> None:
-    status, table = client.predict(
+    status, table, *form = client.predict(
         "قمة بغداد",
         "انعقدت القمة العربية في بغداد بحضور اثني عشر زعيماً عربياً وناقشت أزمة المياه.",
         None,
@@ -53,19 +55,22 @@ def test_add_article_then_ask_about_it(client: Client, tmp_path: Path) -> None:
     assert "قمة-بغداد" in status
     ids = [row[0] for row in table["data"]]
     assert "قمة-بغداد" in ids and "putin-syria-ministers" in ids
-    result = client.predict(
-        question="How many Arab leaders attended the Baghdad summit?", k=1, api_name="/ask"
+    assert form[:2] == ["", ""]  # the form is emptied once the article is in
+    result = json.loads(
+        client.predict(
+            question="How many Arab leaders attended the Baghdad summit?", k=1, api_name="/ask"
+        )
     )
     assert result["hits"][0]["title"] == "قمة بغداد"
 
     upload = tmp_path / "port.txt"
     upload.write_text("وصلت سفينة محملة بالقمح إلى ميناء طرطوس صباح الأحد.\n", encoding="utf-8")
-    status, table = client.predict("", "", handle_file(str(upload)), api_name="/add_article")
+    status, table, *_ = client.predict("", "", handle_file(str(upload)), api_name="/add_article")
     assert "Added" in status and "port" in status
 
     bad = tmp_path / "bad.txt"
     bad.write_bytes(b"\x00\x01binary")
-    status, _ = client.predict("", "", handle_file(str(bad)), api_name="/add_article")
+    status, *_ = client.predict("", "", handle_file(str(bad)), api_name="/add_article")
     assert "binary" in status and "bad.txt" in status
 
 
@@ -88,11 +93,13 @@ def test_chat_filters_and_citation_details(client: Client) -> None:
         return str(content[0]["text"] if isinstance(content, list) else content)
 
     assert "paragraph 7" in chat("", "", "")
-    assert "paragraph 7" in chat("samples", "", "")  # the sample's source is its file path
+    assert "paragraph 7" in chat("putin-syria", "", "")  # the sample's source is its file name
     assert "No article matches the filters" in chat("nowhere", "", "")
     assert "No article matches the filters" in chat("", "2025-01-01", "")  # the sample has no date
     assert "since: &#x27;soon&#x27; is not a date" in chat("", "soon", "")
-    result = client.predict(
-        question="Putin Israel", k=1, source="nowhere", since=None, until=None, api_name="/ask"
+    result = json.loads(
+        client.predict(
+            question="Putin Israel", k=1, source="nowhere", since=None, until=None, api_name="/ask"
+        )
     )
     assert result["hits"] == [] and result["answered"] is False

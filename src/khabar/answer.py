@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from khabar.records import Answer, Hit
+from khabar.records import Answer, Hit, public_source
 from khabar.search import ScoredChunk
 from khabar.store import Store, StoredSpan
 from khabar.text.tokenize import arabic_share
@@ -85,7 +85,7 @@ def build_answer(
                 sentence_end=end,
                 score=item.score,
                 chunk_id=chunk.id,
-                source=chunk.source,
+                source=public_source(chunk.source),
                 url=chunk.url,
                 published=chunk.published,
                 author=chunk.author,

@@ -25,7 +25,8 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import HTMLResponse, JSONResponse
-from pydantic import BaseModel, Field
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, Field, StrictInt, field_validator
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -34,9 +35,11 @@ from khabar.errors import (
     ArticleNotFoundError,
     EncoderMismatchError,
     IndexFormatError,
+    IndexNotFoundError,
     IndexWriteError,
     InputError,
     KhabarError,
+    ReadOnlyIndexError,
 )
 from khabar.service import Khabar
 
@@ -87,6 +90,8 @@ def error_body(code: str, message: str) -> dict[str, Any]:
 
 _STATUS = (
     (ArticleNotFoundError, 404),
+    (IndexNotFoundError, 503),
+    (ReadOnlyIndexError, 403),
     (InputError, 400),
     (EncoderMismatchError, 503),
     (IndexFormatError, 503),
@@ -99,11 +104,19 @@ class AskRequest(BaseModel):
     by source (contains, any case), by publication day (YYYY-MM-DD, inclusive)."""
 
     question: str = Field(max_length=2000)
-    k: int | None = Field(default=None, ge=1, le=50)
+    # strict: "5", true and null are not a number of passages; leave k out for the default
+    k: StrictInt | None = Field(default=None, ge=1, le=50)
     article_ids: list[str] | None = None
     source: str | None = Field(default=None, max_length=200)
     since: str | None = Field(default=None, max_length=40)
     until: str | None = Field(default=None, max_length=40)
+
+    @field_validator("k", mode="before")
+    @classmethod
+    def _k_given(cls, value: Any) -> Any:
+        if value is None:  # only an explicit null reaches here: a missing k is not validated
+            raise ValueError("k must be a whole number from 1 to 50 (leave it out for the default)")
+        return value
 
 
 class ArticleRequest(BaseModel):
@@ -247,7 +260,7 @@ def create_app(service: Khabar, settings: ApiSettings | None = None) -> FastAPI:
     @app.get("/api/articles", dependencies=[Depends(reader)], tags=["articles"])
     def list_articles() -> dict[str, Any]:
         """Every indexed article."""
-        return {"articles": [a.__dict__ for a in service.articles()]}
+        return {"articles": service.public_articles()}
 
     @app.post("/api/articles", dependencies=[Depends(writer)], tags=["articles"], status_code=201)
     async def add_article(request: Request) -> dict[str, Any]:
@@ -311,9 +324,30 @@ def create_app(service: Khabar, settings: ApiSettings | None = None) -> FastAPI:
         methods=["GET", "POST", "PUT", "DELETE", "PATCH"],
         include_in_schema=False,
     )
-    def unknown(rest: str) -> None:
-        """Unknown API paths answer in the API's error shape (not the UI's)."""
-        raise ApiError(404, "not_found", f"no API route /api/{rest}")
+    def unknown(request: Request, rest: str) -> JSONResponse:
+        """Unknown API paths answer in the API's error shape (not the UI's); a known path
+        asked with another method is 405, with the methods it takes in ``Allow``."""
+        path = f"/api/{rest}"
+        allowed = sorted(
+            {
+                method
+                for route in app.routes
+                if isinstance(route, APIRoute)
+                and route.include_in_schema
+                and route.path_regex.match(path)
+                for method in route.methods or ()
+            }
+        )
+        if allowed:
+            return JSONResponse(
+                error_body(
+                    "method_not_allowed",
+                    f"{request.method} is not allowed on {path}; use {', '.join(allowed)}",
+                ),
+                status_code=405,
+                headers={"Allow": ", ".join(allowed)},
+            )
+        raise ApiError(404, "not_found", f"no API route {path}")
 
     embed_html = (resources.files("khabar") / "static" / "embed.html").read_text("utf-8")
 

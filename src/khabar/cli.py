@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any, TextIO
 
 from khabar import __version__, config
 from khabar.errors import KhabarError
+from khabar.ingest.files import SUPPORTED_EXTENSIONS
 from khabar.records import Answer, Hit
 
 EXIT_ERROR = 2
@@ -64,8 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
         "paths",
         nargs="+",
         metavar="PATH_OR_URL",
-        help="files (.txt .md .html .htm .jsonl), folders (searched recursively) or web "
-        "pages (http/https URLs)",
+        help=f"files ({' '.join(SUPPORTED_EXTENSIONS)}), folders (searched recursively; "
+        "files of other types are counted and skipped) or web pages and feeds (http/https "
+        "URLs)",
     )
     add.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -77,6 +80,13 @@ def build_parser() -> argparse.ArgumentParser:
     _common(sync)
     sync.add_argument("folder", type=Path, metavar="FOLDER")
     sync.add_argument("--quiet", action="store_true", help="no progress bar")
+    sync.add_argument(
+        "--force",
+        action="store_true",
+        help="remove the articles whose files are gone even when that is all of the "
+        "folder's articles or more than half of them (without it such a sync removes "
+        "none: an unmounted share looks like an empty folder)",
+    )
 
     ask = sub.add_parser("ask", help="ask a question; prints the best passages, best first")
     _common(ask)
@@ -213,11 +223,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def _open(settings: dict[str, Any], rebuild_damaged: bool = False, fast: bool = False) -> Any:
+def _open(
+    settings: dict[str, Any],
+    rebuild_damaged: bool = False,
+    fast: bool = False,
+    create: bool = False,
+) -> Any:
+    """The service over the ``index`` setting; only commands that write pass ``create``
+    (a mistyped --index of `ask` must not make an empty index there)."""
     from khabar.service import Khabar, choose_model, second_options
 
     service = Khabar.open(
         settings["index"],
+        create=create,
         model=choose_model(settings, fast),
         **second_options(settings),
         max_chars=settings["max_chars"],
@@ -260,9 +278,24 @@ def _engine(service: Any) -> str:
     return " + ".join(names.get(part, part) for part in service.engine.split(" + "))
 
 
-def _print_report(report: Any, folder: Path, engine: str) -> int:
+def _print_report(report: Any, folder: Path, engine: str, named: Sequence[str] = ()) -> int:
     for path, message in report.failed:
         print(f"khabar: skipped {path}: {message.removeprefix(path + ': ')}", file=sys.stderr)
+    if report.skipped:
+        counts = ", ".join(f"{n} {ext}" for ext, n in sorted(report.skipped.items()))
+        print(
+            f"khabar: skipped {sum(report.skipped.values())} files of types khabar does not "
+            f"read ({counts}); it reads {' '.join(SUPPORTED_EXTENSIONS)}",
+            file=sys.stderr,
+        )
+    if report.kept_back:
+        print(
+            f"khabar: not removing the {len(report.kept_back)} articles whose files are gone: "
+            "that is all of the folder's articles or more than half of them (an unmounted "
+            "share looks like an empty folder); check the folder, then run `khabar sync "
+            "--force` to remove them",
+            file=sys.stderr,
+        )
     print(
         f"added {len(report.added)}, updated {len(report.updated)}, "
         f"unchanged {len(report.unchanged)}, removed {len(report.removed)}, "
@@ -282,27 +315,43 @@ def _print_report(report: Any, folder: Path, engine: str) -> int:
             print(f"  {label}: {article_id}")
         if len(ids) > LISTED:
             print(f"  … and {len(ids) - LISTED} more {label} (`khabar info --articles` lists all)")
-    if report.failed and not (report.added or report.updated or report.unchanged):
+    if not report.found and not report.removed:
+        if not report.failed and not report.kept_back:
+            print(
+                f"khabar: error: nothing to add: {', '.join(named) or 'the folder'} holds no "
+                "file khabar reads",
+                file=sys.stderr,
+            )
         return EXIT_ERROR
-    return EXIT_PARTIAL if report.failed else 0
+    return EXIT_PARTIAL if report.failed or report.kept_back else 0
 
 
 def _cmd_add(args: argparse.Namespace, settings: dict[str, Any]) -> int:
-    return _index_with_progress(args, settings, lambda s, p: s.add_paths(args.paths, progress=p))
+    return _index_with_progress(
+        args, settings, lambda s, p: s.add_paths(args.paths, progress=p), args.paths
+    )
 
 
 def _cmd_sync(args: argparse.Namespace, settings: dict[str, Any]) -> int:
-    return _index_with_progress(args, settings, lambda s, p: s.sync(args.folder, progress=p))
+    return _index_with_progress(
+        args,
+        settings,
+        lambda s, p: s.sync(args.folder, progress=p, force=args.force),
+        [str(args.folder)],
+    )
 
 
 def _index_with_progress(
-    args: argparse.Namespace, settings: dict[str, Any], work: Callable[[Any, Any], Any]
+    args: argparse.Namespace,
+    settings: dict[str, Any],
+    work: Callable[[Any, Any], Any],
+    named: Sequence[str],
 ) -> int:
-    service = _open(settings, fast=True)
+    service = _open(settings, fast=True, create=True)
     bar, progress = _progress_bar(args.quiet, "embedding")
     report = work(service, progress)
     bar.close()
-    return _print_report(report, Path(settings["index"]), _engine(service))
+    return _print_report(report, Path(settings["index"]), _engine(service), named)
 
 
 def _cmd_ask(args: argparse.Namespace, settings: dict[str, Any]) -> int:
@@ -338,16 +387,28 @@ def print_answer(answer: Answer, out: TextIO, filtered: bool = False) -> None:
         print("The articles may not answer this question; the closest passages are:\n", file=out)
     for rank, hit in enumerate(answer.hits, start=1):
         print(
-            f"[{rank}] {hit.title} — paragraph {hit.paragraph} "
-            f"(id {hit.article_id}, score {hit.score:.3f})",
+            f"[{rank}] {isolate(hit.title)} — paragraph {hit.paragraph} "
+            f"(id {isolate(hit.article_id)}, score {hit.score:.3f})",
             file=out,
         )
-        if hit.details:
-            print(f"    {hit.details}", file=out)
+        day = hit.published[:10] if hit.published else ""
+        details = [isolate(d) for d in (hit.source, hit.author or "", day, hit.url or "") if d]
+        if details:
+            print("    " + " · ".join(details), file=out)
         if hit.section:
             print(f"    § {hit.section}", file=out)
         print("    " + _marked(hit, tty), file=out)
         print(file=out)
+
+
+_RTL = re.compile(r"[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc]")
+
+
+def isolate(field: str) -> str:
+    """A citation field that holds right-to-left letters, between Unicode's first-strong
+    isolate and its pop (U+2068, U+2069), so that an Arabic title cannot reorder the
+    left-to-right line around it in a terminal; other fields as they are."""
+    return f"\u2068{field}\u2069" if _RTL.search(field) else field
 
 
 def _marked(hit: Hit, tty: bool) -> str:
@@ -380,8 +441,12 @@ def _cmd_info(args: argparse.Namespace, settings: dict[str, Any]) -> int:
             f"vectors  {seg['bytes'] / 1e6:>9.1f} MB"
         )
     print(f"size:       {_size(size)} on disk")
+    if info["read_only"]:
+        print(
+            "access:     read-only (questions only: add, remove, sync and repair need write access)"
+        )
     for a in articles:
-        print(f"  {a.id}\t{a.title}\t{a.paragraphs} paragraphs\t{a.source}")
+        print(f"  {a.id}\t{a.title}\t{a.paragraphs} paragraphs\t{a.origin or a.source}")
     return 0
 
 
@@ -439,7 +504,7 @@ def _cmd_repair(args: argparse.Namespace, settings: dict[str, Any]) -> int:
         file=sys.stderr,
         flush=True,
     )
-    service = _open(settings, rebuild_damaged=True)
+    service = _open(settings, rebuild_damaged=True, create=True)
     info = service.info()
     rebuilt = service.store.rebuilt
     for line in rebuilt:
@@ -503,7 +568,7 @@ def _cmd_eval(args: argparse.Namespace, settings: dict[str, Any]) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace, settings: dict[str, Any]) -> int:
-    service = _open(settings, fast=True)
+    service = _open(settings, fast=True, create=args.samples)
     if args.samples:
         service.ensure_samples()
     from khabar.api import ApiSettings

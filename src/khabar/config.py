@@ -97,7 +97,7 @@ SETTINGS: dict[str, Setting] = {
             "fast_engine",
             True,
             "index and serve with the ONNX engine (the bundled model's vectors, several times "
-            "faster), building it in export_dir on first use (about 20 s, 430 MB); off: the "
+            "faster), building it in export_dir on first use (about 30 s, 430 MB); off: the "
             "bundled engine everywhere",
             _boolean,
         ),
@@ -194,8 +194,17 @@ def resolve(
             values[name] = _parse(setting, env[setting.env], setting.env)
     for name, value in (cli or {}).items():
         if value is not None and name in SETTINGS:
-            values[name] = _parse(SETTINGS[name], str(value), f"--{name.replace('_', '-')}")
+            values[name] = _parse(SETTINGS[name], str(value), _flag(name))
     return values
+
+
+# Settings whose command-line flag is not --NAME.
+FLAGS = {"k": "-k"}
+
+
+def _flag(name: str) -> str:
+    """The command-line flag of a setting (``-k``, ``--second-model``)."""
+    return FLAGS.get(name, f"--{name.replace('_', '-')}")
 
 
 def _from_file(path: Path) -> dict[str, Any]:

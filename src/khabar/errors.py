@@ -65,3 +65,15 @@ class IndexWriteError(KhabarError):
     previous state."""
 
     code = "write_failed"
+
+
+class ReadOnlyIndexError(IndexWriteError):
+    """A write (add, remove, sync, repair, compact) on an index this process may only read."""
+
+    code = "read_only"
+
+
+class IndexNotFoundError(KhabarError):
+    """A command that only reads was pointed at a folder that holds no index."""
+
+    code = "no_index"

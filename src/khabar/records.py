@@ -6,7 +6,20 @@ All frozen dataclasses; they carry data only, no behaviour that needs a library.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
+
+# A source that is a file path (indexes written before sources were file names, or a
+# reader that fell back to its path): a public answer shows only the file's name.
+_PATH_LIKE = re.compile(r"^(?:/|~|\.{1,2}/|[A-Za-z]:[\\/])|^[^:]*[\\/][^/\\]+\.\w{2,5}$")
+
+
+def public_source(source: str) -> str:
+    """``source`` as a public answer may show it: a file path becomes the file's name, so
+    that nothing reveals the server's folders; a site or feed name is kept."""
+    if "://" in source or not _PATH_LIKE.search(source):
+        return source
+    return re.split(r"[\\/]", source.rstrip("/\\"))[-1] or source
 
 
 def embed_text(section: str | None, text: str) -> str:
@@ -88,14 +101,6 @@ class Hit:
     author: str | None = None
     before: str | None = None  # the previous paragraph of the article, for context
     after: str | None = None  # the next paragraph of the article, for context
-
-    @property
-    def details(self) -> str:
-        """The citation's metadata in one line: source · author · day published · URL."""
-        day = self.published[:10] if self.published else ""
-        return " · ".join(
-            part for part in (self.source, self.author or "", day, self.url or "") if part
-        )
 
 
 @dataclass(frozen=True)

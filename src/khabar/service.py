@@ -26,15 +26,20 @@ from khabar.ingest import DEFAULT_MAX_BYTES, article_from_text, collect_files, r
 from khabar.ingest.dates import parse_day
 from khabar.ingest.files import ReadContext
 from khabar.ingest.url import fetch_article, is_url, read_url
-from khabar.records import Answer, Article, Chunk
+from khabar.records import Answer, Article, Chunk, public_source
 from khabar.samples import sample_paths
 from khabar.search import SearchSettings, search
 from khabar.store import ArticleRow, EncoderInfo, Filter, PendingArticle, SegmentStore, Store
+from khabar.store.index import exists as index_exists
+from khabar.store.index import no_index
 
 MAX_QUESTION_CHARS = 2000
 # Articles are written to the index in groups of about this many chunks, so that a long
 # `add` saves its progress as it goes.
 WRITE_GROUP_CHUNKS = 256
+# A sync removes at most this share of a folder's articles (and never all of them) unless
+# forced: an unmounted network share looks like an emptied folder (rsync's --max-delete).
+SYNC_MAX_SHARE = 0.5
 
 Progress = Callable[[int, int], None]
 
@@ -48,6 +53,10 @@ class AddReport:
     unchanged: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)  # (file or name, message)
     removed: list[str] = field(default_factory=list)
+    # files inside the folders named that are of a type khabar does not read, by extension
+    skipped: dict[str, int] = field(default_factory=dict)
+    # a sync that would have removed these many articles, and did not (see SYNC_MAX_SHARE)
+    kept_back: list[str] = field(default_factory=list)
     embedded_paragraphs: int = 0
     reused_paragraphs: int = 0  # unchanged paragraphs of a changed article, not embedded again
     seconds: float = 0.0
@@ -56,6 +65,16 @@ class AddReport:
     def ok(self) -> bool:
         """True when nothing failed."""
         return not self.failed
+
+    @property
+    def found(self) -> bool:
+        """True when something readable was named (added, updated or already there)."""
+        return bool(self.added or self.updated or self.unchanged)
+
+    def skip(self, path: Path) -> None:
+        """Count a file of a type khabar does not read, found inside a folder."""
+        ext = path.suffix.lower() or "(none)"
+        self.skipped[ext] = self.skipped.get(ext, 0) + 1
 
     def fail(self, where: str, message: str) -> None:
         """Record an input (file, URL, feed item) that could not be added, and why."""
@@ -157,8 +176,10 @@ class Khabar:
         second_model: str | None = None,
         second_weight: float = SECOND_WEIGHT,
         cache_dir: str | None = None,
+        create: bool = True,
     ) -> Khabar:
-        """Open (or create) the index folder ``index`` with the encoder named ``model`` and
+        """Open the index folder ``index`` (created if missing when ``create``; else a
+        missing index is an IndexNotFoundError) with the encoder named ``model`` and
         the ``second_model`` beside it (by default the ones that built the index; for a new
         index the bundled model and USE multilingual).
 
@@ -167,6 +188,8 @@ class Khabar:
         keeps files derived from the bundled models (the ``cache_dir`` setting)."""
         _quiet_blas()
         folder = Path(index)
+        if not create and not index_exists(folder):
+            raise no_index(folder)  # before the encoder loads: a typo should not cost seconds
         if encoder is None:
             own = ("", "") if model and second_model else models_of_index(folder)
             encoder = load_encoder(
@@ -181,6 +204,7 @@ class Khabar:
             __version__,
             rebuild_damaged=rebuild_damaged,
             build_settings={"max_chars": max_chars},
+            create=create,
         )
         return cls(
             store,
@@ -233,7 +257,7 @@ class Khabar:
             on_error=report.fail,
         )
         articles: list[Article] = []
-        for path in collect_files(paths):
+        for path in collect_files(paths, skipped=report.skip):
             try:
                 articles.extend(read_path(path, ctx=ctx))
             except KhabarError as exc:
@@ -290,6 +314,8 @@ class Khabar:
 
     def _add(self, articles: list[Article], report: AddReport, progress: Progress | None) -> None:
         started = time.perf_counter()
+        if articles:
+            self.store.check_writable()  # before embedding anything
         todo: list[tuple[Article, list[Chunk], bool]] = []
         seen: set[str] = set()
         for article in articles:
@@ -407,31 +433,38 @@ class Khabar:
         row = self.store.article(article_id) or self.store.article_by_url(article_id)
         if row is None:
             raise ArticleNotFoundError(
-                f"no article with id {article_id!r} in {self.store.location}; "
-                "`khabar info --articles` lists them"
+                f"no article with id {article_id!r} in the index; `khabar info --articles` "
+                "(or GET /api/articles) lists them"
             )
         self.store.write([], remove=[row.id])
         return row
 
-    def sync(self, folder: Path | str, progress: Progress | None = None) -> AddReport:
+    def sync(
+        self, folder: Path | str, progress: Progress | None = None, *, force: bool = False
+    ) -> AddReport:
         """Make the index mirror ``folder``: new files added, changed ones updated, articles
         whose file is gone removed. A file that cannot be read is reported and its old
-        article kept."""
+        article kept.
+
+        Without ``force``, a sync that would remove every article of the folder, or more
+        than SYNC_MAX_SHARE of them, removes none and lists them in ``kept_back``: an
+        unmounted share looks exactly like a folder emptied on purpose."""
         root = Path(folder).resolve()
         if not root.is_dir():
             raise InputError(f"{folder}: not a folder")
+        self.store.check_writable("synced")
         report = AddReport()
         articles = self._read_files([root], report)
         kept_origins = {str(Path(path).resolve()) for path, _ in report.failed}
         self._add(articles, report, progress)
         present = set(report.added + report.updated + report.unchanged)
         prefix = str(root) + "/"
-        gone = [
-            a.id
-            for a in self.store.articles()
-            if a.origin.startswith(prefix) and a.id not in present and a.origin not in kept_origins
-        ]
-        if gone:
+        of_folder = [a for a in self.store.articles() if a.origin.startswith(prefix)]
+        gone = [a.id for a in of_folder if a.id not in present and a.origin not in kept_origins]
+        held = len(of_folder) - len(report.added)  # what the folder's articles were before
+        if gone and not force and (len(gone) >= held or len(gone) > SYNC_MAX_SHARE * held):
+            report.kept_back.extend(gone)
+        elif gone:
             self.store.write([], remove=gone)
             report.removed.extend(gone)
         return report
@@ -491,9 +524,10 @@ class Khabar:
         return Filter(article_ids=only, source=source, since=since, until=until)
 
     def sources(self) -> list[str]:
-        """The distinct sources of the indexed articles (for a filter menu)."""
+        """The distinct sources of the indexed articles as citations show them (for a
+        filter menu: a source filter matches the part it names of the stored source)."""
         self.store.refresh()
-        return self.store.sources()
+        return sorted({public_source(s) for s in self.store.sources()})
 
     def rank_articles(
         self,
@@ -526,9 +560,27 @@ class Khabar:
 
     # -- describing ---------------------------------------------------------
     def articles(self) -> list[ArticleRow]:
-        """Every indexed article."""
+        """Every indexed article, as stored (with the file it came from: for operators)."""
         self.store.refresh()
         return self.store.articles()
+
+    def public_articles(self) -> list[dict[str, Any]]:
+        """Every indexed article as the API, MCP and the UI list it: its id, title, source
+        (a file's name, not its path), URL, author, dates and paragraph count; never the
+        server's folders or the content hash."""
+        return [
+            {
+                "id": a.id,
+                "title": a.title,
+                "source": public_source(a.source),
+                "url": a.url,
+                "published": a.published,
+                "author": a.author,
+                "paragraphs": a.paragraphs,
+                "added_at": a.added_at,
+            }
+            for a in self.articles()
+        ]
 
     @property
     def engine(self) -> str:

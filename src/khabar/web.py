@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hmac
 import html
+import json
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,8 @@ from typing import Any
 import gradio as gr
 
 from khabar.api import ApiSettings, RunningServer, create_app
-from khabar.errors import KhabarError
+from khabar.errors import InputError, KhabarError
+from khabar.ingest.files import SUPPORTED_EXTENSIONS
 from khabar.records import Answer, Hit
 from khabar.service import Khabar
 from khabar.text import neutralize_bidi
@@ -29,7 +31,21 @@ EXAMPLES = (
 
 CSS = """
 .khabar-hit { font-family: 'Noto Naskh Arabic', 'Amiri', 'Segoe UI', Tahoma, sans-serif; }
-.khabar-passage { font-size: 1.3rem; line-height: 2; margin: 0.3rem 0; text-align: start; }
+.khabar-passage { font-size: 1.3rem; line-height: 2; margin: 0.3rem 0; }
+/* the chat's message bubbles align left: an Arabic passage, its heading and its context
+   start on the right */
+.khabar-hit[dir="rtl"] .khabar-passage, .khabar-hit[dir="rtl"] .khabar-section,
+.khabar-hit[dir="rtl"] .khabar-neighbour { text-align: right !important; }
+.khabar-hit .khabar-cite { text-align: left !important; }
+/* Arabic titles in the Articles table: the UI's font, not a monospace one */
+#khabar-articles table, #khabar-articles td, #khabar-articles th, #khabar-articles span {
+  font-family: 'Noto Naskh Arabic', 'Segoe UI', Tahoma, sans-serif !important; }
+/* a phone-width window: the question box takes the whole row, the button goes below */
+@media (max-width: 640px) {
+  #khabar-ask-row { flex-wrap: wrap !important; }
+  #khabar-question { flex: 1 1 100% !important; min-width: 100% !important; }
+  #khabar-send { flex: 1 1 100% !important; }
+}
 .khabar-passage mark, .khabar-answer { background: #fde68a; color: #111; padding: 0 0.15em;
   border-radius: 0.2em; }
 .khabar-section { font-weight: 700; font-size: 1.05rem; color: #92400e; }
@@ -74,16 +90,27 @@ def render_hit(hit: Hit, rank: int) -> str:
         if hit.after:
             parts.append(f'<p class="khabar-neighbour">{_text(hit.after)}</p>')
         parts.append("</details>")
-    cite = f"{_text(hit.title)} · paragraph {hit.paragraph}"
-    for detail in (hit.source, hit.author, hit.published[:10] if hit.published else None):
+    parts.append(citation(hit, rank) + "</div>")
+    return "".join(parts)
+
+
+def citation(hit: Hit, rank: int) -> str:
+    """The citation line: left to right, each field that may be Arabic (title, source,
+    author) isolated in its own ``<bdi>``, so that an Arabic title cannot reorder it."""
+    cite = f'#{rank} · <bdi class="khabar-cite-title">{_text(hit.title)}</bdi>'
+    cite += f" · paragraph {hit.paragraph}"
+    for name, detail in (
+        ("source", hit.source),
+        ("author", hit.author),
+        ("published", hit.published[:10] if hit.published else None),
+    ):
         if detail:
-            cite += f" · {_text(detail)}"
+            cite += f' · <bdi class="khabar-cite-{name}">{_text(detail)}</bdi>'
     cite += f" · score {hit.score:.3f}"
     if hit.url:
         href = html.escape(hit.url, quote=True)
         cite += f' · <a href="{href}" target="_blank" rel="noopener">source</a>'
-    parts.append(f'<div class="khabar-cite" dir="auto">#{rank} · {cite}</div></div>')
-    return "".join(parts)
+    return f'<div class="khabar-cite" dir="ltr">{cite}</div>'
 
 
 def render_answer(answer: Answer, filtered: bool = False) -> str:
@@ -107,15 +134,51 @@ def render_answer(answer: Answer, filtered: bool = False) -> str:
     return out
 
 
+# After an answer: bring the newest question to the top of the chat, with its answer below
+# (the chat only follows new messages while it is scrolled to the end, and an expanded
+# "More passages" leaves it above the end).
+SHOW_NEWEST = """() => { setTimeout(() => {
+  const rows = document.querySelectorAll('#khabar-chat [data-testid="user"]');
+  if (rows.length) rows[rows.length - 1].scrollIntoView({block: "start"});
+}, 80); }"""
+
+# The MCP tools' descriptions, for the agents that read them (Gradio would otherwise build
+# them from the docstrings, and mangle a JSON shape written there).
+ASK_TOOL = (
+    "Find the passages of the indexed Arabic news articles that answer a question asked in "
+    "English or Arabic, best first. Returns one JSON object: "
+    '{"question": string, "answered": boolean, "hits": [{"article_id": string, '
+    '"title": string, "paragraph": integer, "section": string or null, "text": string, '
+    '"sentence": string, "score": number, "source": string, "url": string or null, '
+    '"published": string or null, "author": string or null}]}. "text" is the Arabic '
+    'paragraph, "sentence" the sentence in it that answers; "answered" is false when the '
+    "articles probably do not answer the question. Cite a hit by its title and paragraph."
+)
+LIST_TOOL = (
+    "List the indexed news articles. Returns one JSON object: "
+    '{"articles": [{"id": string, "title": string, "source": string, "url": string or null, '
+    '"published": string or null, "author": string or null, "paragraphs": integer, '
+    '"added_at": string}]}.'
+)
+
+
 def _article_rows(service: Khabar) -> list[list[Any]]:
     return [
-        [a.id, a.title, a.paragraphs, a.source, a.author or "", a.published or "", a.added_at]
-        for a in service.articles()
+        [
+            a["id"],
+            a["title"],
+            a["paragraphs"],
+            a["source"],
+            a["author"] or "",
+            a["published"] or "",
+            a["added_at"],
+        ]
+        for a in service.public_articles()
     ]
 
 
 ARTICLE_HEADERS = ["id", "title", "paragraphs", "source", "author", "published", "added"]
-UPLOAD_TYPES = [".txt", ".md", ".html", ".htm", ".jsonl", ".csv", ".docx", ".pdf", ".rss", ".xml"]
+UPLOAD_TYPES = list(SUPPORTED_EXTENSIONS)
 
 
 def build_app(service: Khabar, k: int = 5, allow_writes: bool = True) -> gr.Blocks:
@@ -145,7 +208,7 @@ def build_app(service: Khabar, k: int = 5, allow_writes: bool = True) -> gr.Bloc
         source: str | None = None,
         since: str | None = None,
         until: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> str:
         """Find the passages of the indexed Arabic news articles that answer a question.
 
         Args:
@@ -154,57 +217,56 @@ def build_app(service: Khabar, k: int = 5, allow_writes: bool = True) -> gr.Bloc
             source: only articles whose source contains this text (any case), if given.
             since: only articles published on or after this day (YYYY-MM-DD), if given.
             until: only articles published on or before this day (YYYY-MM-DD), if given.
-
-        Returns:
-            {"question", "answered", "hits": [{"article_id", "title", "paragraph", "section",
-            "text", "sentence", "score", "source", "url", "published", "author"}]}; "text" is
-            the Arabic
-            paragraph, "sentence" the sentence in it that answers, "answered" is false when
-            the articles probably do not answer the question.
         """
         try:
+            if isinstance(k, bool) or not isinstance(k, int | float) or int(k) != k:
+                raise InputError(f"k must be a whole number from 1 to 50, not {k!r}")
+            if not 1 <= int(k) <= 50:
+                raise InputError(f"k must be from 1 to 50, not {int(k)}")
             answer = service.ask(
                 question, k=int(k), context=False, source=source, since=since, until=until
             )
-            return answer.to_json()
+            return json.dumps(answer.to_json(), ensure_ascii=False)
         except KhabarError as exc:
-            raise gr.Error(str(exc)) from exc
+            # a bad question is the asker's error, not the server's: no traceback in the log
+            raise gr.Error(str(exc), print_exception=False) from exc
 
-    def list_articles() -> list[dict[str, Any]]:
-        """List the indexed news articles.
+    def list_articles() -> str:
+        """List the indexed news articles."""
+        return json.dumps({"articles": service.public_articles()}, ensure_ascii=False)
 
-        Returns:
-            one object per article: {"id", "title", "source", "url", "published",
-            "paragraphs", "added_at", "origin", "author"}.
-        """
-        return [
-            {k: v for k, v in a.__dict__.items() if k != "content_hash"} for a in service.articles()
-        ]
-
-    def add_article(title: str, text: str, upload: str | None) -> tuple[str, list[list[Any]]]:
+    def add_article(title: str, text: str, upload: str | None) -> tuple[Any, ...]:
+        """Add the pasted text or the chosen file; returns the status, the table, and the
+        form's fields (emptied after an article went in; the file always, so that a file
+        chosen next, or none, is never confused with the one just sent)."""
+        keep = (title, text, None)
         if not allow_writes:
-            return (
+            message = (
                 "⚠️ Adding articles here is off because an API token is set: use "
-                "`POST /api/articles` with the token.",
-                _article_rows(service),
+                "`POST /api/articles` with the token."
             )
+            return message, _article_rows(service), *keep
         try:
             if upload:
                 report = service.add_paths([Path(upload)])
                 if report.failed:
-                    raise KhabarError(report.failed[0][1].replace(str(upload), Path(upload).name))
+                    message = report.failed[0][1]
+                    for shown in (str(Path(upload).resolve()), str(upload)):
+                        message = message.replace(shown, Path(upload).name)
+                    raise KhabarError(message)
             elif text and text.strip():
                 report = service.add_text(text, title=title.strip() or None)
             else:
-                return "⚠️ Paste an article's text or choose a file first.", _article_rows(service)
+                message = "⚠️ Paste an article's text or choose a file first."
+                return message, _article_rows(service), *keep
         except KhabarError as exc:
-            return f"⚠️ {exc}", _article_rows(service)
+            return f"⚠️ {exc}", _article_rows(service), *keep
         ids = report.added + report.updated
         if ids:
             status = f"✅ Added **{', '.join(ids)}**: you can ask about it now."
         else:
             status = f"Already in the index, unchanged: {', '.join(report.unchanged)}."
-        return status, _article_rows(service)
+        return status, _article_rows(service), "", "", None
 
     with gr.Blocks(title="khabar — questions about Arabic news") as app:
         gr.Markdown(
@@ -214,6 +276,7 @@ def build_app(service: Khabar, k: int = 5, allow_writes: bool = True) -> gr.Bloc
         with gr.Tab("Ask", id="ask"):
             chat = gr.Chatbot(
                 label="khabar",
+                show_label=False,  # its floating label covered the placeholder on a phone
                 height=560,
                 elem_id="khabar-chat",
                 sanitize_html=True,
@@ -222,7 +285,7 @@ def build_app(service: Khabar, k: int = 5, allow_writes: bool = True) -> gr.Bloc
                 layout="panel",
                 placeholder="Ask a question below, or click an example.",
             )
-            with gr.Row():
+            with gr.Row(elem_id="khabar-ask-row"):
                 question = gr.Textbox(
                     show_label=False,
                     placeholder="Ask in English or Arabic… / اسأل بالعربية",
@@ -255,7 +318,7 @@ def build_app(service: Khabar, k: int = 5, allow_writes: bool = True) -> gr.Bloc
                         [chat, *filters],
                         [chat, question],
                         api_visibility="private",
-                    )
+                    ).then(None, js=SHOW_NEWEST)
             question.submit(
                 respond,
                 [question, chat, *filters],
@@ -263,21 +326,22 @@ def build_app(service: Khabar, k: int = 5, allow_writes: bool = True) -> gr.Bloc
                 api_name="chat",
                 api_visibility="undocumented",  # for scripts, not an MCP tool
                 concurrency_limit=8,
-            )
+            ).then(None, js=SHOW_NEWEST)
             send.click(
                 respond,
                 [question, chat, *filters],
                 [chat, question],
                 api_visibility="private",
                 concurrency_limit=8,
-            )
-        with gr.Tab("Articles", id="articles"):
+            ).then(None, js=SHOW_NEWEST)
+        with gr.Tab("Articles", id="articles") as articles_tab:
             table = gr.Dataframe(
                 headers=ARTICLE_HEADERS,
                 column_widths=["16%", "24%", "8%", "18%", "12%", "11%", "11%"],
                 interactive=False,
                 label="Indexed articles",
                 wrap=True,
+                elem_id="khabar-articles",
             )
             with gr.Accordion("Add an article", open=True):
                 title = gr.Textbox(label="Title (optional)", elem_id="khabar-title")
@@ -291,16 +355,21 @@ def build_app(service: Khabar, k: int = 5, allow_writes: bool = True) -> gr.Bloc
                     label="…or upload a file (" + " ".join(UPLOAD_TYPES) + ")",
                     file_types=UPLOAD_TYPES,
                     type="filepath",
+                    elem_id="khabar-upload",
                 )
                 add = gr.Button("Add to the index", variant="primary", elem_id="khabar-add")
                 status = gr.Markdown(elem_id="khabar-status")
             add.click(
                 add_article,
                 [title, body, upload],
-                [status, table],
+                [status, table, title, body, upload],
                 api_name="add_article",
                 api_visibility="undocumented",  # a write: never an MCP tool
             )
+        # the list as it is now, also after a `khabar add` from a terminal
+        articles_tab.select(
+            lambda: _article_rows(service), None, table, api_visibility="private", queue=False
+        )
         app.load(lambda: _article_rows(service), None, table, api_visibility="private", queue=False)
         app.load(
             lambda: gr.Dropdown(choices=["", *service.sources()]),
@@ -310,8 +379,10 @@ def build_app(service: Khabar, k: int = 5, allow_writes: bool = True) -> gr.Bloc
             queue=False,
         )
         # The documented endpoints are also the MCP tools (at /gradio_api/mcp/).
-        gr.api(ask, api_name="ask")  # type: ignore[attr-defined]
-        gr.api(list_articles, api_name="list_articles")  # type: ignore[attr-defined]
+        gr.api(ask, api_name="ask", api_description=ASK_TOOL)  # type: ignore[attr-defined]
+        gr.api(  # type: ignore[attr-defined]
+            list_articles, api_name="list_articles", api_description=LIST_TOOL
+        )
     blocks: gr.Blocks = app
     return blocks
 

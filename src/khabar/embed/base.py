@@ -51,8 +51,9 @@ ONNX_PREFIX = "onnx:"
 
 def fast_model(export_dir: str, build: bool = False) -> str | None:
     """``onnx:DIR`` for the ONNX engine in ``export_dir``; with ``build``, make it there
-    first if it is missing or was built by an older khabar (once, about 20 s and 430 MB; a
-    line on stderr says so). None when there is no current engine and none is to be built.
+    first if it is missing or was built by an older khabar (once, about 30 s and 430 MB; a
+    line on stderr says so, and another when it is done). None when there is no current
+    engine and none is to be built.
 
     Measured (bench/encoders.py): the bundled engine's vectors (recall@1 within 0.005),
     indexing about 8 times as fast and questions in about a third of the time, so
@@ -60,6 +61,7 @@ def fast_model(export_dir: str, build: bool = False) -> str | None:
     starts faster.
     """
     import sys
+    import time
     from pathlib import Path
 
     from khabar.embed.graph import build_engine, engine_is_current
@@ -70,10 +72,11 @@ def fast_model(export_dir: str, build: bool = False) -> str | None:
         if not build:
             return None
         print(
-            f"khabar: building the ONNX engine in {folder} (once, about 20 s)",
+            f"khabar: building the ONNX engine in {folder} (once; about 30 s on 2 cores)…",
             file=sys.stderr,
             flush=True,
         )
+        started = time.perf_counter()
         try:
             build_engine(folder)
         except (OSError, KhabarError) as exc:  # a read-only or full disk: still serve
@@ -82,6 +85,11 @@ def fast_model(export_dir: str, build: bool = False) -> str | None:
                 file=sys.stderr,
             )
             return None
+        print(
+            f"khabar: ONNX engine built ({time.perf_counter() - started:.0f} s)",
+            file=sys.stderr,
+            flush=True,
+        )
     return ONNX_PREFIX + str(folder)
 
 

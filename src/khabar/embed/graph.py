@@ -273,7 +273,7 @@ def write_graph(model: EngineModel, target: Path, quantize: str = "int8") -> Pat
 
 def build_engine(folder: Path, quantize: str = "int8") -> Path:
     """Make ``folder`` an ``onnx:`` engine folder (tokenizer.json, khabar-export.json and
-    onnx/model.onnx) from the bundled weights, in about 20 s; returns the folder.
+    onnx/model.onnx) from the bundled weights, in about 30 s; returns the folder.
 
     A folder that ``khabar export-model`` wrote keeps its files and gains the graph. The
     files are written under temporary names and moved into place, the graph last, so an

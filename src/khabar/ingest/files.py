@@ -252,27 +252,34 @@ def read_path(
         raise InputError(f"{path}: cannot read the file ({exc.strerror})") from exc
     if not data.strip():
         raise InputError(f"{path}: the file is empty")
+    # The path stays the article's origin (for `sync` and `khabar info --articles`); the
+    # source a citation shows is the file's name, never the server's folders.
     origin = str(path.resolve())
-    return [replace(a, origin=origin) for a in reader(path, data, ctx)]
+    return [
+        replace(a, origin=origin, source=path.name if a.source == str(path) else a.source)
+        for a in reader(path, data, ctx)
+    ]
 
 
-def collect_files(paths: Iterable[Path]) -> list[Path]:
+def collect_files(
+    paths: Iterable[Path], skipped: Callable[[Path], None] | None = None
+) -> list[Path]:
     """Expand folders (recursively) into the article files they hold, sorted.
 
-    Inside a folder, files of other types and hidden files are skipped; a file
-    named directly is kept whatever its type, so that its reader can say why it
-    cannot be read.
+    Inside a folder, hidden files are left out, and files of other types are passed to
+    ``skipped`` (for a count of what was left and why); a file named directly is kept
+    whatever its type, so that its reader can say why it cannot be read.
     """
     found: list[Path] = []
     for path in paths:
-        if path.is_dir():
-            found.extend(
-                p
-                for p in sorted(path.rglob("*"))
-                if p.is_file()
-                and p.suffix.lower() in SUPPORTED_EXTENSIONS
-                and not any(part.startswith(".") for part in p.relative_to(path).parts)
-            )
-        else:
+        if not path.is_dir():
             found.append(path)
+            continue
+        for p in sorted(path.rglob("*")):
+            if not p.is_file() or any(part.startswith(".") for part in p.relative_to(path).parts):
+                continue
+            if p.suffix.lower() in SUPPORTED_EXTENSIONS:
+                found.append(p)
+            elif skipped is not None:
+                skipped(p)
     return found

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from typing import Any
 
 from khabar.errors import InputError
 
@@ -15,6 +16,8 @@ from khabar.errors import InputError
 # is a bomb, not a document (Word's XML compresses about ten times).
 MAX_RATIO = 100
 MAX_MEMBER_RATIO_BYTES = 1024 * 1024
+# A table's rows are joined into paragraphs of about this many characters.
+TABLE_BLOCK_CHARS = 400
 
 
 def check_zip(data: bytes, name: str, max_unpacked: int) -> zipfile.ZipFile:
@@ -41,6 +44,25 @@ def check_zip(data: bytes, name: str, max_unpacked: int) -> zipfile.ZipFile:
     return archive
 
 
+def table_blocks(table: Any) -> list[str]:
+    """A Word table as paragraphs: each row's cells joined by " | ", consecutive rows by
+    "; " into paragraphs of up to TABLE_BLOCK_CHARS. A row on a line of its own would be
+    short and unpunctuated, which the chunker reads as a heading ("مصر | 3 ملايين"), and
+    would be lost as text."""
+    rows: list[str] = []
+    for row in table.rows:
+        cells = [" ".join(cell.text.split()) for cell in row.cells]
+        if any(cells):
+            rows.append(" | ".join(cells))
+    blocks: list[str] = []
+    for text in rows:
+        if blocks and len(blocks[-1]) + 2 + len(text) <= TABLE_BLOCK_CHARS:
+            blocks[-1] += "; " + text
+        else:
+            blocks.append(text)
+    return blocks
+
+
 def docx_text(data: bytes, name: str, max_unpacked: int) -> tuple[str, dict[str, str]]:
     """The text of a .docx (paragraphs separated by blank lines; tables cell by cell)
     and its title/author properties."""
@@ -58,11 +80,8 @@ def docx_text(data: bytes, name: str, max_unpacked: int) -> tuple[str, dict[str,
     blocks: list[str] = []
     title = ""
     for item in document.iter_inner_content():
-        if isinstance(item, Table):  # one line per row, its cells separated by " | "
-            for row in item.rows:
-                cells = [" ".join(cell.text.split()) for cell in row.cells]
-                if any(cells):
-                    blocks.append(" | ".join(cells))
+        if isinstance(item, Table):
+            blocks.extend(table_blocks(item))
             continue
         text = " ".join(item.text.split())
         if not text:

@@ -67,8 +67,12 @@ class Store(Protocol):
     location: str  # the folder or address, for messages
     rebuilt: list[str]  # what the last open rebuilt (repair)
     notes: list[str]  # what opening did that a person should hear of (a migration)
+    read_only: bool  # opened for questions only: a write is a ReadOnlyIndexError
 
     # -- writing --
+    def check_writable(self, what: str = "changed") -> None:
+        """A ReadOnlyIndexError saying the index cannot be ``what``, when it is read-only."""
+
     def write(self, add: Sequence[PendingArticle], remove: Sequence[str] = ()) -> None:
         """Remove articles and add others in one step: all of it lands, or none of it."""
 

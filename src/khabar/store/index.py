@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -24,7 +25,12 @@ from typing import Any
 
 import numpy as np
 
-from khabar.errors import IndexFormatError, IndexWriteError
+from khabar.errors import (
+    IndexFormatError,
+    IndexNotFoundError,
+    IndexWriteError,
+    ReadOnlyIndexError,
+)
 from khabar.store import ann, catalog, lexical
 from khabar.store.base import EncoderInfo, Filter, Ids, Matrix, PendingArticle, Scores
 from khabar.store.manifest import FORMAT_VERSION, MANIFEST_NAME, Manifest
@@ -67,6 +73,7 @@ class SegmentStore:
         rebuild_damaged: bool = False,
         seal_vectors: int = SEAL_VECTORS,
         build_settings: dict[str, Any] | None = None,
+        read_only: bool = False,
     ) -> None:
         self.folder = folder
         self.location = str(folder.resolve())
@@ -80,8 +87,12 @@ class SegmentStore:
         self._generation: str | None = None
         self._codecs: dict[str, Codec] = {}
         self.collections = {kind: Collection(kind, encoder.dim) for kind in KINDS}
-        self.db = MetadataStore(folder / DB_NAME)
+        self.read_only = read_only
+        self.db = MetadataStore(folder / DB_NAME, read_only=read_only)
         self.writer = SegmentWriter(folder)
+        if read_only:
+            self._open_read_only(rebuild_damaged)
+            return
         with self._locked():
             self.manifest = self._load_or_create_manifest()
             if build_settings is not None:
@@ -107,16 +118,35 @@ class SegmentStore:
         rebuild_damaged: bool = False,
         seal_vectors: int = SEAL_VECTORS,
         build_settings: dict[str, Any] | None = None,
+        create: bool = True,
     ) -> SegmentStore:
-        """Open (creating if needed) the index in ``folder``.
+        """Open the index in ``folder``, creating it if needed when ``create`` (commands
+        that write); without ``create``, a folder with no index is an IndexNotFoundError.
 
-        A damaged segment is an IndexFormatError that names it and says how to repair it;
-        with ``rebuild_damaged`` (``khabar repair``) every segment's checksum is checked and
-        a damaged one is rebuilt from the text stored in SQLite."""
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise IndexFormatError(f"{folder}: cannot create the index folder ({exc})") from exc
+        An index this process cannot write (a read-only mount, another user's files) is
+        opened read-only: questions work, a write is a ReadOnlyIndexError, and nothing
+        is repaired, migrated or written on open. A damaged segment is an
+        IndexFormatError that names it and says how to repair it; with
+        ``rebuild_damaged`` (``khabar repair``) every segment's checksum is checked and a
+        damaged one is rebuilt from the text stored in SQLite."""
+        if not exists(folder):
+            if not create:
+                raise no_index(folder)
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise IndexFormatError(f"{folder}: cannot create the index folder ({exc})") from exc
+        elif is_read_only(folder):
+            return cls(
+                folder,
+                encoder,
+                embed,
+                version,
+                rebuild_damaged,
+                seal_vectors,
+                build_settings,
+                read_only=True,
+            )
         segments = folder / SEGMENTS_DIR
         if not (folder / MANIFEST_NAME).exists() and (
             any((folder / name).exists() for name in ("chunks.faiss", "spans.faiss"))
@@ -126,6 +156,35 @@ class SegmentStore:
         return cls(folder, encoder, embed, version, rebuild_damaged, seal_vectors, build_settings)
 
     # -- opening ------------------------------------------------------------
+    def _open_read_only(self, rebuild_damaged: bool) -> None:
+        """Load what is there and change nothing (no migration, repair or manifest)."""
+        if rebuild_damaged:
+            raise self._read_only_error("repaired")
+        self.manifest = self._load_or_create_manifest()
+        if self.manifest.format_version < FORMAT_VERSION:
+            raise IndexFormatError(
+                f"{self.folder}: index format {self.manifest.format_version} is upgraded to "
+                f"{FORMAT_VERSION} on the first open with write access, and this index is "
+                "read-only: copy it to a writable folder, or open it once as its owner"
+            )
+        try:
+            self.load_segments()
+        except IndexFormatError as exc:
+            raise IndexFormatError(
+                f"{exc} (this index is read-only: repair a writable copy, or ask its owner)"
+            ) from exc
+
+    def check_writable(self, what: str = "changed") -> None:
+        """A ReadOnlyIndexError, before any work, when the index cannot be written."""
+        if self.read_only:
+            raise self._read_only_error(what)
+
+    def _read_only_error(self, what: str) -> ReadOnlyIndexError:
+        return ReadOnlyIndexError(
+            f"{self.folder}: the index is read-only (no write permission, or a read-only "
+            f"mount), so it cannot be {what}; it can still be asked"
+        )
+
     def _load_or_create_manifest(self) -> Manifest:
         enc = self._encoder
         if (self.folder / MANIFEST_NAME).exists():
@@ -182,9 +241,12 @@ class SegmentStore:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
     @contextlib.contextmanager
-    def writing(self) -> Iterator[None]:
+    def writing(self, what: str = "changed") -> Iterator[None]:
         """Hold the writer lock (this thread in this process, and this process on the
-        folder), with the segments brought up to date."""
+        folder), with the segments brought up to date; on a read-only index, a
+        ReadOnlyIndexError saying that it cannot be ``what``."""
+        if self.read_only:
+            raise self._read_only_error(what)
         with self._locked():
             self._refresh_locked()
             yield
@@ -354,7 +416,7 @@ class SegmentStore:
 
     def compact(self) -> dict[str, Any]:
         """Merge every kind's segments into one and drop removed vectors."""
-        with self.writing():
+        with self.writing("compacted"):
             before = {k: len(c.segments) for k, c in self.collections.items()}
             held = {k: c.size for k, c in self.collections.items()}
             merges = 0
@@ -537,6 +599,7 @@ class SegmentStore:
             "index_type": " + ".join(sorted(layouts)) or FLAT,
             "segments": segments,
             "size_bytes": self.size_on_disk(),
+            "read_only": self.read_only,
         }
 
     def size_on_disk(self) -> int:
@@ -551,6 +614,26 @@ class SegmentStore:
     def close(self) -> None:
         """Close the database (the segments' maps close with the process)."""
         self.db.close()
+
+
+def exists(folder: Path) -> bool:
+    """Whether ``folder`` holds a khabar index (its manifest or its database)."""
+    return (folder / MANIFEST_NAME).exists() or (folder / DB_NAME).exists()
+
+
+def no_index(folder: Path) -> IndexNotFoundError:
+    """The error of a command that reads, pointed at a folder without an index."""
+    return IndexNotFoundError(
+        f"{folder}: no khabar index here; check --index (or KHABAR_INDEX), or create one "
+        f"with `khabar add PATH --index {folder}`"
+    )
+
+
+def is_read_only(folder: Path) -> bool:
+    """Whether this process may not write the index in ``folder`` (the folder or its
+    database not writable: permissions or a read-only mount)."""
+    db = folder / DB_NAME
+    return not os.access(folder, os.W_OK) or (db.exists() and not os.access(db, os.W_OK))
 
 
 def _reason(exc: BaseException) -> str:

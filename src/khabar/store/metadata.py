@@ -154,13 +154,17 @@ class StoredSpan:
 class MetadataStore:
     """Articles, chunks and spans in SQLite (WAL, synchronous=FULL)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, read_only: bool = False) -> None:
         self.path = path
+        self.read_only = read_only
         # One connection per thread: SQLite's WAL then lets questions read while a
         # writer in another thread holds its transaction.
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._all_lock = threading.Lock()
+        if read_only:
+            self._check_readable()
+            return
         try:
             self._db.executescript(_SCHEMA)
             columns = {row[1] for row in self._db.execute("PRAGMA table_info(articles)")}
@@ -194,15 +198,46 @@ class MetadataStore:
         except sqlite3.DatabaseError as exc:
             raise IndexFormatError(f"{path}: not a usable SQLite database ({exc})") from exc
 
+    def _check_readable(self) -> None:
+        """A read-only database must already be of this khabar's schema (nothing can be
+        migrated without writing)."""
+        try:
+            version = self.get_meta("schema_version")
+        except sqlite3.DatabaseError as exc:
+            raise IndexFormatError(f"{self.path}: not a usable SQLite database ({exc})") from exc
+        if version is None or int(version) != SCHEMA_VERSION:
+            raise IndexFormatError(
+                f"{self.path}: the database is of schema {version or 1}, and this khabar reads "
+                f"{SCHEMA_VERSION}; it is upgraded on the first open with write access, and "
+                "this index is read-only (copy it to a writable folder, or open it once as "
+                "its owner)"
+            )
+
+    def _connect_read_only(self) -> sqlite3.Connection:
+        """Open without writing anything: while a writer's WAL file is there, through it
+        (``mode=ro``); else as an immutable file, since reading a WAL database otherwise
+        needs to create its shared-memory file in the folder."""
+        wal = self.path.with_name(self.path.name + "-wal")
+        uri = self.path.resolve().as_uri()
+        if wal.exists():
+            try:
+                conn = sqlite3.connect(
+                    uri + "?mode=ro", uri=True, check_same_thread=False, isolation_level=None
+                )
+                conn.execute("SELECT 1 FROM meta LIMIT 1").fetchall()
+                return conn
+            except sqlite3.OperationalError:
+                pass
+        return sqlite3.connect(
+            uri + "?immutable=1", uri=True, check_same_thread=False, isolation_level=None
+        )
+
     @property
     def _db(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             try:
-                conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-                conn.execute("PRAGMA journal_mode=WAL")
-                conn.execute("PRAGMA synchronous=FULL")
-                conn.execute("PRAGMA foreign_keys=ON")
+                conn = self._connect_read_only() if self.read_only else self._connect()
                 conn.execute("PRAGMA busy_timeout=30000")
             except sqlite3.DatabaseError as exc:
                 raise IndexFormatError(
@@ -211,6 +246,13 @@ class MetadataStore:
             self._local.conn = conn
             with self._all_lock:
                 self._all.append(conn)
+        return conn
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA foreign_keys=ON")
         return conn
 
     def close(self) -> None:

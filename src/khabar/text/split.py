@@ -40,9 +40,12 @@ class Block:
 
 
 def looks_like_heading(line: str) -> bool:
-    """True for a Markdown heading, or a short line without final punctuation."""
+    """True for a Markdown heading, or a short line without final punctuation (not a
+    table's row: cells separated by " | ")."""
     if _MD_HEADING.match(line):
         return True
+    if " | " in line:
+        return False
     if len(line) > HEADING_MAX_CHARS or len(line.split()) > HEADING_MAX_WORDS:
         return False
     return not line.endswith(tuple(_FINAL_PUNCT))
