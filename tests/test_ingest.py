@@ -126,3 +126,12 @@ def test_public_source_hides_server_folders() -> None:
     )
     for kept in ("Reuters", "aljazeera.net", "Reuters/AP", "https://example.org/a", "وكالة سانا"):
         assert public_source(kept) == kept
+
+
+def test_the_shipped_sample_has_a_real_title() -> None:
+    from khabar.samples import sample_paths
+
+    [article] = read_path(sample_paths()[0])
+    assert article.title == "بوتين يبحث مع وزيري الخارجية والدفاع السوريين تعزيز التعاون العسكري"
+    assert article.id == "putin-syria-ministers"  # ids come from the file name, as before
+    assert article.text.startswith("استقبل الرئيس الروسي فلاديمير بوتين")
