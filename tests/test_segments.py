@@ -227,3 +227,16 @@ def test_a_segment_with_a_wrong_size_is_named(tmp_path: Path) -> None:
 
     with pytest.raises(IndexFormatError, match=segment.record.name):
         open_store(tmp_path / "index")
+
+
+def test_a_database_without_its_term_count_gets_it_on_open(fresh_index: Path) -> None:
+    from khabar.store.metadata import DB_NAME, TERMS_KEY, MetadataStore
+
+    db = MetadataStore(fresh_index / DB_NAME)
+    kept = db.term_count()
+    assert kept > 0 and kept == db.recount_terms()
+    db.conn.execute("DELETE FROM meta WHERE key = ?", (TERMS_KEY,))
+    db.close()
+    again = MetadataStore(fresh_index / DB_NAME)
+    assert again.get_meta(TERMS_KEY) == str(kept)
+    again.close()

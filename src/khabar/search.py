@@ -14,6 +14,8 @@ reciprocal-rank fusion is available for comparison (``fusion="rrf"``).
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal
 
@@ -29,6 +31,8 @@ RRF_K = 60
 # a wider one keeps the candidate search, up to this many times deeper.
 EXHAUSTIVE_CHUNKS = 4096
 MAX_FILTER_DEPTH = 16.0
+# Threads for the lexical legs of questions asked at once (a server answers up to 8).
+LEXICAL_WORKERS = 8
 Floats = npt.NDArray[np.float64]
 Ids = npt.NDArray[np.int64]
 
@@ -130,22 +134,27 @@ def rank(
             depth = min(MAX_FILTER_DEPTH, max(1.0, total / max(store.count_matching(where), 1)))
     weight = settings.lexical_weight(question)
     query_terms = terms(question) if weight > 0 and question else []
-    lexical_ids, lexical_top = store.lexical_top(
-        query_terms, settings.lexical_candidates + len(excluded), where
+    # The lexical leg (SQLite) runs on a worker thread while this one runs the dense legs
+    # (FAISS): both release the GIL while they search, so on two cores a question waits
+    # for the slower leg, not for both (bench/scale.py).
+    lexical = _workers().submit(
+        store.lexical_top, query_terms, settings.lexical_candidates + len(excluded), where
     )
-    keep = ~np.isin(lexical_ids, excluded)
-    lexical_ids, lexical_top = lexical_ids[keep], lexical_top[keep]
-    best_lexical = float(lexical_top[0]) if len(lexical_top) else 0.0
     use_spans = settings.span_weight > 0
-    if allowed is not None:
-        candidates = allowed  # a narrow filter: score every chunk it may return
-    else:
+    if allowed is None:
         n_chunks = int(settings.chunk_candidates * depth) + len(excluded)
         chunk_ids, _ = store.search_chunks(q, n_chunks)
         span_owners = np.empty(0, dtype=np.int64)
         if use_spans:
             n_spans = int(settings.span_candidates * depth) + 8 * len(excluded)
             span_owners = store.search_spans(q, n_spans)[1]
+    lexical_ids, lexical_top = lexical.result()
+    keep = ~np.isin(lexical_ids, excluded)
+    lexical_ids, lexical_top = lexical_ids[keep], lexical_top[keep]
+    best_lexical = float(lexical_top[0]) if len(lexical_top) else 0.0
+    if allowed is not None:
+        candidates = allowed  # a narrow filter: score every chunk it may return
+    else:
         candidates = np.unique(
             np.concatenate(
                 [chunk_ids, span_owners, lexical_ids[: settings.lexical_candidates]]
@@ -157,6 +166,10 @@ def rank(
     # Rows another process added after our segments loaded have no vector here yet.
     candidates, vectors = store.chunk_vectors(candidates)
     paragraph = (vectors @ q).astype(np.float64)
+    # the candidates' BM25 (SQLite) beside their best spans (FAISS segments)
+    scoring = None
+    if best_lexical > 0 and len(candidates):
+        scoring = _workers().submit(store.lexical_scores, query_terms, candidates)
 
     if use_spans:
         best_span, best_id = _best_spans(store, q, candidates, paragraph, settings.use_clauses)
@@ -164,14 +177,28 @@ def rank(
         best_span, best_id = paragraph.copy(), np.full(len(candidates), -1, dtype=np.int64)
     w = settings.span_weight
     dense = (paragraph + w * best_span) / (1.0 + w)
-    lexical = np.zeros(len(candidates))
-    if best_lexical > 0 and len(candidates):
-        lexical = store.lexical_scores(query_terms, candidates) / best_lexical
+    lexical_score = np.zeros(len(candidates))
+    if scoring is not None:
+        lexical_score = scoring.result() / best_lexical
     if settings.fusion == "rrf":
-        score = _reciprocal_rank(dense, lexical, weight)
+        score = _reciprocal_rank(dense, lexical_score, weight)
     else:
-        score = dense + weight * lexical
-    return Ranking(candidates, score, dense, paragraph, best_span, best_id, lexical)
+        score = dense + weight * lexical_score
+    return Ranking(candidates, score, dense, paragraph, best_span, best_id, lexical_score)
+
+
+_POOL: ThreadPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def _workers() -> ThreadPoolExecutor:
+    """The threads that run a question's lexical leg beside its dense legs (one pool for
+    the process; a server's concurrent questions share it)."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = ThreadPoolExecutor(max_workers=LEXICAL_WORKERS, thread_name_prefix="lexical")
+        return _POOL
 
 
 def _best_spans(

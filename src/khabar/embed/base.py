@@ -72,7 +72,7 @@ def fast_model(export_dir: str, build: bool = False) -> str | None:
         if not build:
             return None
         print(
-            f"khabar: building the ONNX engine in {folder} (once; about 30 s on 2 cores)…",
+            f"khabar: building the ONNX engine in {folder} (once; 30 s to a minute)…",
             file=sys.stderr,
             flush=True,
         )

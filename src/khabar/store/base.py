@@ -62,7 +62,10 @@ class Filter:
 
 
 class Store(Protocol):
-    """One index: articles, their chunks and spans, vectors and the lexical leg."""
+    """One index: articles, their chunks and spans, vectors and the lexical leg.
+
+    Reads may come from several threads at once (a question's lexical leg runs on a worker
+    thread beside its dense legs: ``search.py``)."""
 
     location: str  # the folder or address, for messages
     rebuilt: list[str]  # what the last open rebuilt (repair)

@@ -86,6 +86,8 @@ class SegmentStore:
         self.notes: list[str] = []  # what opening did that a person should hear of
         self._generation: str | None = None
         self._codecs: dict[str, Codec] = {}
+        self._df_known: dict[str, int] = {}  # term → chunks holding it (lexical.frequencies)
+        self._df_generation: str | None = None
         self.collections = {kind: Collection(kind, encoder.dim) for kind in KINDS}
         self.read_only = read_only
         self.db = MetadataStore(folder / DB_NAME, read_only=read_only)
@@ -512,11 +514,22 @@ class SegmentStore:
     def lexical_top(self, terms: Sequence[str], k: int, where: Filter) -> tuple[Ids, Scores]:
         """The ``k`` chunks with the best BM25 for ``terms`` within ``where``."""
         condition, args = self._condition(where)
-        return lexical.top(self.db.conn, terms, k, self._lexical_counts(), condition, args)
+        frequencies = self._frequencies(terms)
+        return lexical.top(self.db.conn, frequencies, k, self._lexical_counts(), condition, args)
 
     def lexical_scores(self, terms: Sequence[str], ids: Ids) -> Scores:
         """BM25 of each of ``ids`` for ``terms``."""
-        return lexical.scores_of(self.db.conn, terms, ids, self._lexical_counts())
+        return lexical.scores_of(
+            self.db.conn, self._frequencies(terms), ids, self._lexical_counts()
+        )
+
+    def _frequencies(self, terms: Sequence[str]) -> dict[str, int]:
+        """Each term's chunk count, remembered until the index changes (a question asks
+        for them twice, and news questions share many terms)."""
+        if self._df_generation != self._generation:
+            self._df_known = {}
+            self._df_generation = self._generation
+        return lexical.frequencies(self.db.conn, terms, self._df_known)
 
     def _lexical_counts(self) -> tuple[int, int]:
         return self.db.counts()[1], self.db.term_count()

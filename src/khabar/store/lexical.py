@@ -11,17 +11,17 @@ bm25s index this replaced computed it. FTS5's own ``bm25()`` takes IDF as
 log((N − n + ½)/(n + ½)), which vanishes for a term in half the chunks and so ranks a small
 index badly (measured on the sample article), and it scores every chunk a term occurs in.
 So FTS5 only *finds* candidates, each term its best TERM_DEPTH chunks (one term's ranking is
-the same under either IDF), and only terms in at most DF_LIMIT chunks propose them (their
-share of a score is small, and scoring all their postings would cost every question what
-the index holds); the candidates are then scored here, from their stored terms, with every
-query term. On an index where no term is in more than TERM_DEPTH chunks this is exact.
+the same under either IDF), and only the rarest terms propose them, while their postings
+add up to at most POSTING_BUDGET (a common term's share of a score is small, and reading
+all its postings would cost every question what the index holds); the candidates are then
+scored here, from their stored terms, with every query term. On an index where no term is
+in more than TERM_DEPTH chunks and the query's terms fit the budget, this is exact.
 """
 
 from __future__ import annotations
 
 import math
 import sqlite3
-from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
@@ -33,7 +33,7 @@ Scores = npt.NDArray[np.float64]
 K1 = 1.2
 B = 0.75
 TERM_DEPTH = 256
-DF_LIMIT = 20_000
+POSTING_BUDGET = 40_000
 
 
 def match_expression(term: str) -> str:
@@ -41,33 +41,55 @@ def match_expression(term: str) -> str:
     return '"' + term.replace('"', '""') + '"'
 
 
-def _frequencies(conn: sqlite3.Connection, query_terms: Sequence[str]) -> dict[str, int]:
-    """How many chunks each query term occurs in (terms in none left out)."""
+def frequencies(
+    conn: sqlite3.Connection, query_terms: Sequence[str], known: dict[str, int] | None = None
+) -> dict[str, int]:
+    """How many chunks each query term occurs in (terms in none left out).
+
+    FTS5's vocabulary table counts a term's chunks by reading its postings (about 3 ms a
+    common term at a million paragraphs), so ``known`` keeps the counts already looked up,
+    for as long as the index does not change (the caller empties it after a write)."""
+    known = {} if known is None else known
     unique = list(dict.fromkeys(t for t in query_terms if t))
-    if not unique:
-        return {}
-    marks = ",".join("?" * len(unique))
-    rows = conn.execute(f"SELECT term, doc FROM chunks_vocab WHERE term IN ({marks})", unique)
-    return {str(term): int(n) for term, n in rows if n}
+    missing = [t for t in unique if t not in known]
+    if missing:
+        marks = ",".join("?" * len(missing))
+        rows = conn.execute(f"SELECT term, doc FROM chunks_vocab WHERE term IN ({marks})", missing)
+        found = {str(term): int(n) for term, n in rows}
+        known.update({t: found.get(t, 0) for t in missing})
+    return {t: known[t] for t in unique if known[t]}
+
+
+def proposing_terms(frequencies: dict[str, int]) -> list[str]:
+    """The terms that propose candidates: the rarest first, while their chunks add up to
+    at most POSTING_BUDGET (always the rarest one). FTS5 reads every posting of a term to
+    rank its best chunks, about 1.3 ms a thousand at a million paragraphs, so the budget
+    bounds a question's lexical work; rarer terms weigh more in BM25 anyway."""
+    proposing: list[str] = []
+    spent = 0
+    for term, n in sorted(frequencies.items(), key=lambda item: (item[1], item[0])):
+        if proposing and spent + n > POSTING_BUDGET:
+            break
+        proposing.append(term)
+        spent += n
+    return proposing
 
 
 def top(
     conn: sqlite3.Connection,
-    query_terms: Sequence[str],
+    frequencies: dict[str, int],
     k: int,
     counts: tuple[int, int],
     condition: str = "1",
     args: Sequence[str] = (),
 ) -> tuple[Ids, Scores]:
-    """The ``k`` chunks with the highest BM25 for the terms, among the articles meeting
-    ``condition`` (on ``articles a``), best first, with positive scores. ``counts`` is
-    (chunks, terms over all chunks) of the index."""
-    frequencies = _frequencies(conn, query_terms)
+    """The ``k`` chunks with the highest BM25 for the terms of ``frequencies`` (term → the
+    chunks it occurs in, from ``frequencies()``), among the articles meeting ``condition``
+    (on ``articles a``), best first, with positive scores. ``counts`` is (chunks, terms
+    over all chunks) of the index."""
     if not frequencies or k <= 0:
         return np.empty(0, dtype=np.int64), np.empty(0)
-    proposing = [t for t, n in frequencies.items() if n <= DF_LIMIT] or [
-        min(frequencies, key=frequencies.__getitem__)
-    ]
+    proposing = proposing_terms(frequencies)
     if condition == "1":
         sql = (
             f"SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? "
@@ -94,10 +116,11 @@ def top(
 
 
 def scores_of(
-    conn: sqlite3.Connection, query_terms: Sequence[str], ids: Ids, counts: tuple[int, int]
+    conn: sqlite3.Connection, frequencies: dict[str, int], ids: Ids, counts: tuple[int, int]
 ) -> Scores:
-    """BM25 of each chunk of ``ids`` for the terms (0 where none of them occurs)."""
-    return _bm25(conn, _frequencies(conn, query_terms), ids, counts)
+    """BM25 of each chunk of ``ids`` for the terms of ``frequencies`` (0 where none of
+    them occurs)."""
+    return _bm25(conn, frequencies, ids, counts)
 
 
 def _bm25(
@@ -108,21 +131,33 @@ def _bm25(
     if not frequencies or not len(ids) or not chunks:
         return out
     average = max(terms / chunks, 1e-9)
-    idf = {t: math.log(1.0 + (chunks - n + 0.5) / (n + 0.5)) for t, n in frequencies.items()}
-    stored: dict[int, list[str]] = {}
-    wanted = [int(i) for i in ids]
+    row = {int(chunk_id): i for i, chunk_id in enumerate(ids.tolist())}
+    wanted = list(row)
     for start in range(0, len(wanted), 900):
         batch = wanted[start : start + 900]
         marks = ",".join("?" * len(batch))
         for chunk_id, joined in conn.execute(
             f"SELECT chunk_id, terms FROM chunk_terms WHERE chunk_id IN ({marks})", batch
         ):
-            stored[int(chunk_id)] = str(joined).split()
-    for i, chunk_id in enumerate(wanted):
-        words = stored.get(chunk_id)
-        if not words:
-            continue
-        norm = K1 * (1.0 - B + B * len(words) / average)
-        tf = Counter(w for w in words if w in idf)
-        out[i] = sum(idf[t] * n * (K1 + 1.0) / (n + norm) for t, n in tf.items())
+            out[row[int(chunk_id)]] = bm25_of(str(joined), frequencies, chunks, average)
     return out
+
+
+def bm25_of(joined: str, frequencies: dict[str, int], chunks: int, average: float) -> float:
+    """Lucene's BM25 of one chunk, given its terms joined by single spaces.
+
+    Term frequencies are counted in the string itself (``str.count`` of " term " in the
+    terms with every space doubled, so that two equal terms in a row both count), not by
+    splitting it into a list: at a million paragraphs a question scores some 2,000
+    candidates, and counting in Python cost it about 90 ms."""
+    if not joined:
+        return 0.0
+    spaced = " " + joined.replace(" ", "  ") + " "
+    norm = K1 * (1.0 - B + B * (joined.count(" ") + 1) / average)
+    score = 0.0
+    for term, n in frequencies.items():
+        tf = spaced.count(f" {term} ")
+        if tf:
+            idf = math.log(1.0 + (chunks - n + 0.5) / (n + 0.5))
+            score += idf * tf * (K1 + 1.0) / (tf + norm)
+    return score

@@ -157,6 +157,7 @@ class MetadataStore:
     def __init__(self, path: Path, read_only: bool = False) -> None:
         self.path = path
         self.read_only = read_only
+        self._counted_terms: int | None = None
         # One connection per thread: SQLite's WAL then lets questions read while a
         # writer in another thread holds its transaction.
         self._local = threading.local()
@@ -194,6 +195,11 @@ class MetadataStore:
                     f"(SELECT COALESCE(SUM({_TERMS_OF}), 0) FROM chunk_terms));\n"
                     "INSERT OR REPLACE INTO meta(key, value) VALUES "
                     f"('schema_version', '{SCHEMA_VERSION}');\nCOMMIT;"
+                )
+            if self.get_meta(TERMS_KEY) is None:  # schema 2 before the term count was kept
+                self._db.execute(
+                    "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
+                    (TERMS_KEY, str(self.recount_terms())),
                 )
         except sqlite3.DatabaseError as exc:
             raise IndexFormatError(f"{path}: not a usable SQLite database ({exc})") from exc
@@ -493,8 +499,14 @@ class MetadataStore:
         return articles, chunks, spans
 
     def term_count(self) -> int:
-        """The number of BM25 terms over all chunks, as the writes kept count of it."""
-        return int(self.get_meta(TERMS_KEY) or 0)
+        """The number of BM25 terms over all chunks, as the writes kept count of it (a
+        read-only database written before the count was kept counts it once)."""
+        kept = self.get_meta(TERMS_KEY)
+        if kept is not None:
+            return int(kept)
+        if self._counted_terms is None:
+            self._counted_terms = self.recount_terms()
+        return self._counted_terms
 
     def recount_terms(self) -> int:
         """The same, counted row by row (for checks)."""
