@@ -403,3 +403,27 @@ def test_a_wide_filter_keeps_the_candidate_search(
     wide = service.ask(question, k=3, source="example")
     assert [h.chunk_id for h in wide.hits] == [h.chunk_id for h in exact.hits]
     service.close()
+
+
+@pytest.mark.parametrize(
+    "question", ["ماذا قال بوتين عن إسرائيل؟", "Who did Putin receive in the Kremlin?"]
+)
+def test_the_legs_on_worker_threads_rank_as_in_one_thread(
+    sample_service: Khabar, monkeypatch: pytest.MonkeyPatch, question: str
+) -> None:
+    import khabar.search as search
+
+    def ranked() -> list[tuple[int, float, float]]:
+        answer = search.search(
+            sample_service.store,
+            sample_service.encoder.embed_queries([question])[0],
+            10,
+            question=question,
+        )
+        return [(s.chunk.id, round(s.score, 6), round(s.lexical_score, 6)) for s in answer]
+
+    alone = ranked()
+    monkeypatch.setattr(search, "PARALLEL_CHUNKS", 0)  # a "large" index: legs on threads
+    assert ranked() == alone
+    if question.startswith("ماذا"):  # an Arabic question: the lexical leg took part
+        assert any(lex > 0 for _, _, lex in alone)

@@ -15,9 +15,10 @@ reciprocal-rank fusion is available for comparison (``fusion="rrf"``).
 from __future__ import annotations
 
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -31,8 +32,11 @@ RRF_K = 60
 # a wider one keeps the candidate search, up to this many times deeper.
 EXHAUSTIVE_CHUNKS = 4096
 MAX_FILTER_DEPTH = 16.0
-# Threads for the lexical legs of questions asked at once (a server answers up to 8).
+# Threads for the lexical legs of questions asked at once (a server answers up to 8), used
+# from this many paragraphs on.
 LEXICAL_WORKERS = 8
+PARALLEL_CHUNKS = 20_000
+T = TypeVar("T")
 Floats = npt.NDArray[np.float64]
 Ids = npt.NDArray[np.int64]
 
@@ -134,10 +138,12 @@ def rank(
             depth = min(MAX_FILTER_DEPTH, max(1.0, total / max(store.count_matching(where), 1)))
     weight = settings.lexical_weight(question)
     query_terms = terms(question) if weight > 0 and question else []
-    # The lexical leg (SQLite) runs on a worker thread while this one runs the dense legs
-    # (FAISS): both release the GIL while they search, so on two cores a question waits
-    # for the slower leg, not for both (bench/scale.py).
-    lexical = _workers().submit(
+    # On a large index the lexical leg (SQLite) runs on a worker thread while this one runs
+    # the dense legs (FAISS): both release the GIL while they search, so on two cores a
+    # question waits for the slower leg, not for both (bench/scale.py). A small index's legs
+    # take a few milliseconds, less than handing work to a thread can cost.
+    submit = _workers().submit if store.counts()[1] >= PARALLEL_CHUNKS else _now
+    lexical = submit(
         store.lexical_top, query_terms, settings.lexical_candidates + len(excluded), where
     )
     use_spans = settings.span_weight > 0
@@ -169,7 +175,7 @@ def rank(
     # the candidates' BM25 (SQLite) beside their best spans (FAISS segments)
     scoring = None
     if best_lexical > 0 and len(candidates):
-        scoring = _workers().submit(store.lexical_scores, query_terms, candidates)
+        scoring = submit(store.lexical_scores, query_terms, candidates)
 
     if use_spans:
         best_span, best_id = _best_spans(store, q, candidates, paragraph, settings.use_clauses)
@@ -185,6 +191,13 @@ def rank(
     else:
         score = dense + weight * lexical_score
     return Ranking(candidates, score, dense, paragraph, best_span, best_id, lexical_score)
+
+
+def _now(fn: Callable[..., T], *args: Any) -> Future[T]:
+    """``fn(*args)`` run here, as a finished Future (the small-index path)."""
+    done: Future[T] = Future()
+    done.set_result(fn(*args))
+    return done
 
 
 _POOL: ThreadPoolExecutor | None = None
