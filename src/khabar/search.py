@@ -32,8 +32,8 @@ RRF_K = 60
 # a wider one keeps the candidate search, up to this many times deeper.
 EXHAUSTIVE_CHUNKS = 4096
 MAX_FILTER_DEPTH = 16.0
-# Threads for the lexical legs of questions asked at once (a server answers up to 8), used
-# from this many paragraphs on.
+# Threads for the legs of questions asked at once (a server answers up to 8), used from this
+# many paragraphs on.
 LEXICAL_WORKERS = 8
 PARALLEL_CHUNKS = 20_000
 T = TypeVar("T")
@@ -138,10 +138,11 @@ def rank(
             depth = min(MAX_FILTER_DEPTH, max(1.0, total / max(store.count_matching(where), 1)))
     weight = settings.lexical_weight(question)
     query_terms = terms(question) if weight > 0 and question else []
-    # On a large index the lexical leg (SQLite) runs on a worker thread while this one runs
-    # the dense legs (FAISS): both release the GIL while they search, so on two cores a
-    # question waits for the slower leg, not for both (bench/scale.py). A small index's legs
-    # take a few milliseconds, less than handing work to a thread can cost.
+    # On a large index the lexical leg (SQLite) and the paragraph leg (FAISS) run on worker
+    # threads while this one runs the span leg: SQLite and FAISS release the GIL while they
+    # search, so on two cores a question waits for about the slowest leg, not for all three
+    # (bench/scale.py). A small index's legs take a few milliseconds, less than handing work
+    # to a thread can cost.
     submit = _workers().submit if store.counts()[1] >= PARALLEL_CHUNKS else _now
     lexical = submit(
         store.lexical_top, query_terms, settings.lexical_candidates + len(excluded), where
@@ -149,11 +150,12 @@ def rank(
     use_spans = settings.span_weight > 0
     if allowed is None:
         n_chunks = int(settings.chunk_candidates * depth) + len(excluded)
-        chunk_ids, _ = store.search_chunks(q, n_chunks)
+        paragraphs = submit(store.search_chunks, q, n_chunks)
         span_owners = np.empty(0, dtype=np.int64)
         if use_spans:
             n_spans = int(settings.span_candidates * depth) + 8 * len(excluded)
             span_owners = store.search_spans(q, n_spans)[1]
+        chunk_ids = paragraphs.result()[0]
     lexical_ids, lexical_top = lexical.result()
     keep = ~np.isin(lexical_ids, excluded)
     lexical_ids, lexical_top = lexical_ids[keep], lexical_top[keep]
@@ -205,8 +207,8 @@ _POOL_LOCK = threading.Lock()
 
 
 def _workers() -> ThreadPoolExecutor:
-    """The threads that run a question's lexical leg beside its dense legs (one pool for
-    the process; a server's concurrent questions share it)."""
+    """The threads that run a question's lexical and paragraph legs beside its span leg (one
+    pool for the process; a server's concurrent questions share it)."""
     global _POOL
     with _POOL_LOCK:
         if _POOL is None:
