@@ -99,13 +99,17 @@ _STATUS = (
 )
 
 
+# The most passages one question may ask for (the API and the MCP tool).
+MAX_K = 50
+
+
 class AskRequest(BaseModel):
     """A question, how many passages, and optionally which articles to search: by id,
     by source (contains, any case), by publication day (YYYY-MM-DD, inclusive)."""
 
     question: str = Field(max_length=2000)
     # strict: "5", true and null are not a number of passages; leave k out for the default
-    k: StrictInt | None = Field(default=None, ge=1, le=50)
+    k: StrictInt | None = Field(default=None, ge=1, le=MAX_K)
     article_ids: list[str] | None = None
     source: str | None = Field(default=None, max_length=200)
     since: str | None = Field(default=None, max_length=40)
@@ -115,7 +119,9 @@ class AskRequest(BaseModel):
     @classmethod
     def _k_given(cls, value: Any) -> Any:
         if value is None:  # only an explicit null reaches here: a missing k is not validated
-            raise ValueError("k must be a whole number from 1 to 50 (leave it out for the default)")
+            raise ValueError(
+                f"k must be a whole number from 1 to {MAX_K} (leave it out for the default)"
+            )
         return value
 
 

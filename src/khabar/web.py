@@ -15,7 +15,7 @@ from typing import Any
 
 import gradio as gr
 
-from khabar.api import ApiSettings, RunningServer, create_app
+from khabar.api import MAX_K, ApiSettings, RunningServer, create_app
 from khabar.errors import InputError, KhabarError
 from khabar.ingest.files import SUPPORTED_EXTENSIONS
 from khabar.records import Answer, Hit
@@ -220,9 +220,9 @@ def build_app(service: Khabar, k: int = 5, allow_writes: bool = True) -> gr.Bloc
         """
         try:
             if isinstance(k, bool) or not isinstance(k, int | float) or int(k) != k:
-                raise InputError(f"k must be a whole number from 1 to 50, not {k!r}")
-            if not 1 <= int(k) <= 50:
-                raise InputError(f"k must be from 1 to 50, not {int(k)}")
+                raise InputError(f"k must be a whole number from 1 to {MAX_K}, not {k!r}")
+            if not 1 <= int(k) <= MAX_K:
+                raise InputError(f"k must be from 1 to {MAX_K}, not {int(k)}")
             answer = service.ask(
                 question, k=int(k), context=False, source=source, since=since, until=until
             )

@@ -131,6 +131,7 @@ class SegmentStore:
         IndexFormatError that names it and says how to repair it; with
         ``rebuild_damaged`` (``khabar repair``) every segment's checksum is checked and a
         damaged one is rebuilt from the text stored in SQLite."""
+        read_only = False
         if not exists(folder):
             if not create:
                 raise no_index(folder)
@@ -138,24 +139,24 @@ class SegmentStore:
                 folder.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise IndexFormatError(f"{folder}: cannot create the index folder ({exc})") from exc
-        elif is_read_only(folder):
-            return cls(
-                folder,
-                encoder,
-                embed,
-                version,
-                rebuild_damaged,
-                seal_vectors,
-                build_settings,
-                read_only=True,
-            )
+        else:
+            read_only = is_read_only(folder)
         segments = folder / SEGMENTS_DIR
         if not (folder / MANIFEST_NAME).exists() and (
             any((folder / name).exists() for name in ("chunks.faiss", "spans.faiss"))
             or (segments.is_dir() and any(segments.iterdir()))
         ):
             raise IndexFormatError(f"{folder}: vector files without a manifest; not a khabar index")
-        return cls(folder, encoder, embed, version, rebuild_damaged, seal_vectors, build_settings)
+        return cls(
+            folder,
+            encoder,
+            embed,
+            version,
+            rebuild_damaged,
+            seal_vectors,
+            build_settings,
+            read_only=read_only,
+        )
 
     # -- opening ------------------------------------------------------------
     def _open_read_only(self, rebuild_damaged: bool) -> None:
@@ -247,8 +248,7 @@ class SegmentStore:
         """Hold the writer lock (this thread in this process, and this process on the
         folder), with the segments brought up to date; on a read-only index, a
         ReadOnlyIndexError saying that it cannot be ``what``."""
-        if self.read_only:
-            raise self._read_only_error(what)
+        self.check_writable(what)
         with self._locked():
             self._refresh_locked()
             yield

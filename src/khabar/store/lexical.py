@@ -109,7 +109,7 @@ def top(
             for r in conn.execute(sql, [match_expression(term), *args, max(k, TERM_DEPTH)])
         )
     ids = np.fromiter(sorted(found), dtype=np.int64, count=len(found))
-    scores = _bm25(conn, frequencies, ids, counts)
+    scores = scores_of(conn, frequencies, ids, counts)
     order = np.lexsort((ids, -scores))[:k]
     order = order[scores[order] > 0]
     return ids[order], scores[order]
@@ -119,18 +119,13 @@ def scores_of(
     conn: sqlite3.Connection, frequencies: dict[str, int], ids: Ids, counts: tuple[int, int]
 ) -> Scores:
     """BM25 of each chunk of ``ids`` for the terms of ``frequencies`` (0 where none of
-    them occurs)."""
-    return _bm25(conn, frequencies, ids, counts)
-
-
-def _bm25(
-    conn: sqlite3.Connection, frequencies: dict[str, int], ids: Ids, counts: tuple[int, int]
-) -> Scores:
+    them occurs), from the chunks' stored terms."""
     out = np.zeros(len(ids))
     chunks, terms = counts
     if not frequencies or not len(ids) or not chunks:
         return out
     average = max(terms / chunks, 1e-9)
+    weights = idfs(frequencies, chunks)
     row = {int(chunk_id): i for i, chunk_id in enumerate(ids.tolist())}
     wanted = list(row)
     for start in range(0, len(wanted), 900):
@@ -139,12 +134,18 @@ def _bm25(
         for chunk_id, joined in conn.execute(
             f"SELECT chunk_id, terms FROM chunk_terms WHERE chunk_id IN ({marks})", batch
         ):
-            out[row[int(chunk_id)]] = bm25_of(str(joined), frequencies, chunks, average)
+            out[row[int(chunk_id)]] = bm25_of(str(joined), weights, average)
     return out
 
 
-def bm25_of(joined: str, frequencies: dict[str, int], chunks: int, average: float) -> float:
-    """Lucene's BM25 of one chunk, given its terms joined by single spaces.
+def idfs(frequencies: dict[str, int], chunks: int) -> dict[str, float]:
+    """Lucene's IDF of each term, given the chunks it occurs in and the chunks in all."""
+    return {t: math.log(1.0 + (chunks - n + 0.5) / (n + 0.5)) for t, n in frequencies.items()}
+
+
+def bm25_of(joined: str, idf: dict[str, float], average: float) -> float:
+    """Lucene's BM25 of one chunk, given its terms joined by single spaces, each query
+    term's IDF (``idfs``) and the average number of terms a chunk.
 
     Term frequencies are counted in the string itself (``str.count`` of " term " in the
     terms with every space doubled, so that two equal terms in a row both count), not by
@@ -155,9 +156,8 @@ def bm25_of(joined: str, frequencies: dict[str, int], chunks: int, average: floa
     spaced = " " + joined.replace(" ", "  ") + " "
     norm = K1 * (1.0 - B + B * (joined.count(" ") + 1) / average)
     score = 0.0
-    for term, n in frequencies.items():
+    for term, weight in idf.items():
         tf = spaced.count(f" {term} ")
         if tf:
-            idf = math.log(1.0 + (chunks - n + 0.5) / (n + 0.5))
-            score += idf * tf * (K1 + 1.0) / (tf + norm)
+            score += weight * tf * (K1 + 1.0) / (tf + norm)
     return score
