@@ -189,8 +189,8 @@ def main() -> None:
         service, q = services[second], vectors[(second, name)]
         if weight is not None:
             q = reweighted(service, q, weight)
-        ranks, _, ms = run_questions(service, sets[name], 10, settings, q)
-        return ranks, statistics.median(ms)
+        asked = run_questions(service, sets[name], 10, settings, q)
+        return asked.ranks, statistics.median(asked.times)
 
     base = SearchSettings()
     dense_only = replace(base, lexical_weight_arabic=0.0, lexical_weight_other=0.0)

@@ -88,8 +88,7 @@ def measure(name: str, service: Any, questions: list[Any], vectors: Any) -> list
     results = []
     for weight in (0.05, 0.1, 0.2):
         settings = SearchSettings(lexical_weight_arabic=weight)
-        ranks, _, _ = run_questions(service, questions, 10, settings, vectors)
-        r = np.asarray(ranks)
+        r = np.asarray(run_questions(service, questions, 10, settings, vectors).ranks)
         mrr = np.where((r > 0) & (r <= 10), 1.0 / np.maximum(r, 1), 0.0).mean()
         row = {
             "terms": name,

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from khabar.errors import InputError
-from khabar.evaluate import EvalRun, load_eval_set, parse_range
+from khabar.evaluate import EvalRun, GoldAnswer, load_eval_set, marks_answer, parse_range
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "xquad"
 KEYS = {
@@ -20,6 +20,8 @@ KEYS = {
     "recall@5",
     "recall@10",
     "mrr@10",
+    "sentence@1",
+    "sentence_questions",
     "passages_per_s",
     "query_ms_p50",
     "query_ms_p95",
@@ -62,6 +64,9 @@ def test_eval_cross_lingual_slice_json(tmp_path: Path) -> None:
     assert 0.6 <= metrics["recall@1"] <= metrics["recall@5"] <= metrics["recall@10"] <= 1.0
     assert metrics["recall@1"] <= metrics["mrr@10"] <= 1.0
     assert metrics["passages_per_s"] > 0 and metrics["query_ms_p95"] >= metrics["query_ms_p50"] > 0
+    # every question ranked its passage first is judged on its marked sentence
+    assert metrics["sentence_questions"] == round(metrics["recall@1"] * metrics["n_questions"])
+    assert 0.4 <= metrics["sentence@1"] <= 1.0
 
 
 def test_eval_plain_output_and_user_index_untouched(tmp_path: Path) -> None:
@@ -80,6 +85,28 @@ def test_eval_bad_input(tmp_path: Path) -> None:
         parse_range("a:b")
 
 
+def test_gold_answers_point_into_their_passage() -> None:
+    for name in ("xquad.ar.json", "xquad.en.json"):
+        eval_set = load_eval_set(DATA / name)
+        for q in eval_set.questions:
+            assert q.answers and q.passage
+            for a in q.answers:
+                assert q.passage[a.start : a.start + len(a.text)] == a.text
+
+
+def test_a_marked_sentence_holds_the_answer_by_its_start() -> None:
+    passage = "Cairo is big. Giza has the pyramids. Cairo is big."
+    pyramids = [GoldAnswer(passage.index("pyramids"), "pyramids")]
+    assert marks_answer(passage, "Giza has the pyramids.", pyramids)
+    assert not marks_answer(passage, "Cairo is big.", pyramids)
+    # the answer's start, wherever the sentence occurs (here twice)
+    assert marks_answer(passage, "Cairo is big.", [GoldAnswer(passage.rindex("big"), "big")])
+    assert not marks_answer(passage, "", pyramids)
+    # a sentence not found verbatim (a long paragraph joined again) counts by its text
+    assert marks_answer(passage, "Giza  has the pyramids.", [GoldAnswer(0, "pyramids")])
+    assert not marks_answer(passage, "Giza  has the tombs.", pyramids)
+
+
 def test_metrics_arithmetic() -> None:
     run = EvalRun(
         ranks=[1, 2, 0, 5],
@@ -90,6 +117,9 @@ def test_metrics_arithmetic() -> None:
         passages_per_s=3.0,
     )
     m = run.metrics()
+    assert m["sentence@1"] is None and m["sentence_questions"] == 0
+    run.marked = [True, None, None, None, False, True, True]
+    assert run.metrics()["sentence@1"] == 0.75 and run.metrics()["sentence_questions"] == 4
     assert m["recall@1"] == 0.25 and m["recall@5"] == 0.75 and m["recall@10"] == 0.75
     assert m["mrr@10"] == round((1 + 0.5 + 0 + 0.2) / 4, 4)
     assert m["query_ms_p50"] == 25.0

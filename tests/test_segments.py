@@ -240,3 +240,48 @@ def test_a_database_without_its_term_count_gets_it_on_open(fresh_index: Path) ->
     again = MetadataStore(fresh_index / DB_NAME)
     assert again.get_meta(TERMS_KEY) == str(kept)
     again.close()
+
+
+def _drop_id_ranges(folder: Path) -> None:
+    """Make the database as khabar wrote it before articles kept their id ranges."""
+    conn = sqlite3.connect(folder / "khabar.sqlite")
+    conn.executescript(
+        "DROP INDEX articles_by_source; DROP INDEX articles_by_day;"
+        + "".join(f"ALTER TABLE articles DROP COLUMN {c};" for c in RANGES)
+    )
+    conn.close()
+
+
+RANGES = ("chunk_lo", "chunk_hi", "span_lo", "span_hi")
+
+
+def test_articles_get_their_id_ranges_once_and_filters_work_without_them(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "index"
+    store = open_store(folder)
+    for i in range(3):
+        store.write([pending(i)])
+    where = Filter(article_ids=frozenset({"a1"}))
+    query = store.chunk_vectors(store.chunk_ids_of(["a1"]))[1][1]
+    expected = store.search_chunks(query, 2, where)[0].tolist()
+    expected_spans = store.search_spans(query, 4, where)[0].tolist()
+    ranges = store.db.id_ranges("1", [])
+    store.close()
+    _drop_id_ranges(folder)
+    folder.chmod(0o555)  # read-only: nothing can be added, the ranges are found by query
+    try:
+        reader = SegmentStore.open(folder, ENCODER, embed, "test", read_only=True)
+        assert np.array_equal(reader.db.id_ranges("1", []), ranges)
+        assert reader.search_chunks(query, 2, where)[0].tolist() == expected
+        assert reader.notes == []
+        reader.close()
+    finally:
+        folder.chmod(0o755)
+    migrated = open_store(folder)
+    (note,) = migrated.notes
+    assert "recorded each article's chunk and span ids" in note
+    assert np.array_equal(migrated.db.id_ranges("1", []), ranges)
+    assert migrated.search_spans(query, 4, where)[0].tolist() == expected_spans
+    migrated.close()
+    assert open_store(folder).notes == []

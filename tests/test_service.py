@@ -393,8 +393,8 @@ def test_filters_by_source_and_publication_day(fresh_index: Path) -> None:
 def test_a_wide_filter_keeps_the_candidate_search(
     fresh_index: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A filter over more chunks than EXHAUSTIVE_CHUNKS searches the vector index deeper
-    instead of scoring every chunk; the answer is the same."""
+    """A filter over more chunks than EXHAUSTIVE_CHUNKS is applied inside the vector and
+    lexical searches instead of scoring every chunk; the answer is the same."""
     service = Khabar.open(fresh_index)
     service.add_text(WHEAT, title="حصاد الحسكة", source="Example News", published="2025-06-01")
     question = "How much wheat is expected from the harvest?"

@@ -154,8 +154,9 @@ def build_parser() -> argparse.ArgumentParser:
         "eval",
         help="measure retrieval quality on SQuAD-format data (e.g. XQuAD)",
         description="Build a temporary index of every context in PASSAGES (nothing touches "
-        "your index), ask every question, report recall@1/5/10, MRR@10, indexing throughput "
-        "and query latency.",
+        "your index), ask every question, report recall@1/5/10, MRR@10, sentence@1 (of the "
+        "questions whose top passage is right, the share whose marked sentence holds the "
+        "gold answer's start), indexing throughput and query latency.",
     )
     ev.add_argument(
         "passages",
@@ -559,6 +560,11 @@ def _cmd_eval(args: argparse.Namespace, settings: dict[str, Any]) -> int:
     print(f"{source}: {metrics['n_questions']} questions, {metrics['n_passages']} passages")
     for key in ("recall@1", "recall@5", "recall@10", "mrr@10"):
         print(f"  {key:<10} {metrics[key]:.3f}")
+    if metrics["sentence@1"] is not None:
+        print(
+            f"  {'sentence@1':<10} {metrics['sentence@1']:.3f} "
+            f"(of {metrics['sentence_questions']} questions with the right passage first)"
+        )
     print(f"  indexing   {metrics['passages_per_s']:.1f} passages/s")
     print(
         f"  query      {metrics['query_ms_p50']:.1f} ms median, "

@@ -4,6 +4,10 @@ Every ``context`` becomes a passage (an article of its own, titled with its
 SQuAD article's title); a question's gold answer is the passage it belongs to.
 With a second file, the question texts are taken from it by ``id``: that is how
 cross-lingual retrieval (English question → Arabic passage) is measured.
+
+Beside recall, ``sentence@1``: of the questions whose top passage is the gold one, the
+share whose marked sentence (the one the UI, the CLI and the API mark as the answer) holds
+the start of a gold answer (SQuAD's ``answer_start``, in the passages' file).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from khabar.answer import answering_sentence
 from khabar.embed.base import SECOND_WEIGHT
 from khabar.errors import InputError
 from khabar.records import Article
@@ -27,12 +32,40 @@ from khabar.service import Khabar, Progress
 
 
 @dataclass(frozen=True)
+class GoldAnswer:
+    """A gold answer: where it starts in its passage (as indexed) and its text."""
+
+    start: int
+    text: str
+
+
+@dataclass(frozen=True)
 class EvalQuestion:
-    """A question and the id of the passage that answers it."""
+    """A question, the id of the passage that answers it, and where in it the answer is."""
 
     id: str
     text: str
     passage_id: str
+    answers: tuple[GoldAnswer, ...] = ()
+    passage: str = ""  # the passage's text, as indexed
+
+
+def marks_answer(passage: str, sentence: str, answers: Sequence[GoldAnswer]) -> bool:
+    """Whether ``sentence``, marked in ``passage``, holds the start of one of ``answers``.
+
+    The sentence is found in the passage by its text (every place it occurs); one that is
+    not there verbatim (a long paragraph cut in parts and joined again) counts when it
+    holds a gold answer's text."""
+    if not sentence:
+        return False
+    places = []
+    at = passage.find(sentence)
+    while at >= 0:
+        places.append(at)
+        at = passage.find(sentence, at + 1)
+    if not places:
+        return any(a.text and a.text in sentence for a in answers)
+    return any(o <= a.start < o + len(sentence) for o in places for a in answers)
 
 
 @dataclass(frozen=True)
@@ -82,17 +115,24 @@ def load_eval_set(
         title = str(article.get("title", f"article {a_index}")).replace("_", " ")
         for p_index, paragraph in enumerate(article.get("paragraphs", [])):
             passage_id = f"p{a_index:03d}-{p_index:02d}"
-            context = str(paragraph.get("context", "")).strip()
+            raw = str(paragraph.get("context", ""))
+            context = raw.strip()
             if not context:
                 continue
+            lead = len(raw) - len(raw.lstrip())
             passages.append(
                 Article(id=passage_id, title=title, text=context, source=str(passages_path))
             )
             for qa in paragraph.get("qas", []):
                 qid = str(qa["id"])
                 text = other.get(qid) if questions_path is not None else str(qa["question"])
+                answers = tuple(
+                    GoldAnswer(int(a["answer_start"]) - lead, str(a.get("text", "")))
+                    for a in qa.get("answers", [])
+                    if isinstance(a, dict) and isinstance(a.get("answer_start"), int)
+                )
                 if text:
-                    questions.append(EvalQuestion(qid, text, passage_id))
+                    questions.append(EvalQuestion(qid, text, passage_id, answers, context))
     if not passages or not questions:
         raise InputError(f"{passages_path}: no passages with questions in the chosen articles")
     asked = sum(len(p.get("qas", [])) for a in data for p in a.get("paragraphs", []))
@@ -113,6 +153,7 @@ class EvalRun:
     n_passages: int
     passages_per_s: float
     extra: dict[str, Any] = field(default_factory=dict)
+    marked: list[bool | None] = field(default_factory=list)  # Asked.marked
 
     def metrics(self) -> dict[str, Any]:
         """The report of `khabar eval --json`."""
@@ -123,6 +164,11 @@ class EvalRun:
             return round(float(np.mean(found & (ranks <= n))), 4)
 
         mrr = np.where(found & (ranks <= 10), 1.0 / np.maximum(ranks, 1), 0.0)
+        judged = [m for m in self.marked if m is not None]
+        sentence = {
+            "sentence@1": round(float(np.mean(judged)), 4) if judged else None,
+            "sentence_questions": len(judged),
+        }
         return {
             "n_questions": len(self.ranks),
             "n_passages": self.n_passages,
@@ -130,6 +176,7 @@ class EvalRun:
             "recall@5": recall(5),
             "recall@10": recall(10),
             "mrr@10": round(float(mrr.mean()), 4),
+            **sentence,
             "passages_per_s": round(self.passages_per_s, 2),
             "query_ms_p50": round(statistics.median(self.query_ms), 1),
             "query_ms_p95": round(float(np.percentile(self.query_ms, 95)), 1),
@@ -162,6 +209,19 @@ def build_index(
     return service, len(eval_set.passages) / max(seconds, 1e-9)
 
 
+@dataclass
+class Asked:
+    """What asking every question gave: the gold passage's rank (1-based; 0 = not in the
+    top k), the top score, the milliseconds, and whether the marked sentence of a gold top
+    passage holds the answer (None where the top passage is another, or no answer is
+    known)."""
+
+    ranks: list[int] = field(default_factory=list)
+    tops: list[float] = field(default_factory=list)
+    times: list[float] = field(default_factory=list)
+    marked: list[bool | None] = field(default_factory=list)
+
+
 def run_questions(
     service: Khabar,
     questions: Sequence[EvalQuestion],
@@ -170,31 +230,37 @@ def run_questions(
     query_vectors: np.ndarray[Any, Any] | None = None,
     leave_out: bool = False,
     on_question: Callable[[], None] | None = None,
-) -> tuple[list[int], list[float], list[float]]:
-    """Ranks of the gold passage, top scores and per-question milliseconds.
+) -> Asked:
+    """Ask every question as the product does and see where its passage and answer are.
 
     With ``leave_out``, each question is asked with its own passage left out (rank is
     then always 0): the top scores show how sure the ranking is when the answer is absent.
     """
-    ranks: list[int] = []
-    tops: list[float] = []
-    times: list[float] = []
+    out = Asked()
     for i, question in enumerate(questions):
         started = time.perf_counter()
-        ranked = service.rank_articles(
+        scored = service.rank_chunks(
             question.text,
-            k,
+            max(k * 3, 30),
             query_vector=None if query_vectors is None else query_vectors[i],
             settings=settings,
             exclude=frozenset({question.passage_id}) if leave_out else frozenset(),
         )
-        times.append((time.perf_counter() - started) * 1000)
-        ids = [article_id for article_id, _ in ranked]
-        ranks.append(ids.index(question.passage_id) + 1 if question.passage_id in ids else 0)
-        tops.append(ranked[0][1] if ranked else 0.0)
+        out.times.append((time.perf_counter() - started) * 1000)
+        ids = list(dict.fromkeys(item.chunk.article_id for item in scored))[:k]
+        rank = ids.index(question.passage_id) + 1 if question.passage_id in ids else 0
+        out.ranks.append(rank)
+        out.tops.append(scored[0].score if scored else 0.0)
+        marked = None
+        if rank == 1 and question.answers:
+            top = scored[0]
+            start, end = answering_sentence(top.chunk.text, top.span, top.spans)
+            sentence = top.chunk.text[start:end]
+            marked = marks_answer(question.passage, sentence, question.answers)
+        out.marked.append(marked)
         if on_question:
             on_question()
-    return ranks, tops, times
+    return out
 
 
 def evaluate(
@@ -213,9 +279,15 @@ def evaluate(
             eval_set, Path(tmp) / "index", progress, model, second_model, second_weight, cache_dir
         )
         try:
-            ranks, tops, times = run_questions(
-                service, eval_set.questions, k, on_question=on_question
-            )
+            asked = run_questions(service, eval_set.questions, k, on_question=on_question)
         finally:
             service.close()
-    return EvalRun(ranks, tops, times, k, len(eval_set.passages), rate)
+    return EvalRun(
+        asked.ranks,
+        asked.tops,
+        asked.times,
+        k,
+        len(eval_set.passages),
+        rate,
+        marked=asked.marked,
+    )

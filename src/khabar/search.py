@@ -28,10 +28,9 @@ from khabar.store import Filter, Store, StoredChunk, StoredSpan
 from khabar.text.tokenize import arabic_share, terms
 
 RRF_K = 60
-# A filter that leaves at most this many chunks is searched exhaustively (exact);
-# a wider one keeps the candidate search, up to this many times deeper.
+# A filter that leaves at most this many chunks is searched exhaustively (exact); a wider
+# one keeps the candidate search, the store applying the filter inside it.
 EXHAUSTIVE_CHUNKS = 4096
-MAX_FILTER_DEPTH = 16.0
 # Threads for the legs of questions asked at once (a server answers up to 8), used from this
 # many paragraphs on.
 LEXICAL_WORKERS = 8
@@ -123,19 +122,13 @@ def rank(
 
     Every step costs what the question's candidates cost, not what the index holds: the
     dense candidates come from the store's (approximate, for large indexes) search, the
-    lexical ones from its BM25 top, a filter is applied to the candidates (or, when it
+    lexical ones from its BM25 top, a filter is applied inside those searches (or, when it
     leaves few chunks, gives them all)."""
     where = where or Filter()
     excluded = store.chunk_ids_of(sorted(exclude)) if exclude else np.empty(0, np.int64)
     allowed = None
-    depth = 1.0
     if not where.empty:
         allowed = store.chunk_ids_matching(where, EXHAUSTIVE_CHUNKS)
-        if allowed is None:
-            # A wide filter (a source, a date range) keeps the candidate search, looking
-            # deeper in proportion to how much of the index the filter leaves out.
-            total = store.counts()[0]
-            depth = min(MAX_FILTER_DEPTH, max(1.0, total / max(store.count_matching(where), 1)))
     weight = settings.lexical_weight(question)
     query_terms = terms(question) if weight > 0 and question else []
     # On a large index the lexical leg (SQLite) and the paragraph leg (FAISS) run on worker
@@ -149,12 +142,12 @@ def rank(
     )
     use_spans = settings.span_weight > 0
     if allowed is None:
-        n_chunks = int(settings.chunk_candidates * depth) + len(excluded)
-        paragraphs = submit(store.search_chunks, q, n_chunks)
+        n_chunks = settings.chunk_candidates + len(excluded)
+        paragraphs = submit(store.search_chunks, q, n_chunks, where)
         span_owners = np.empty(0, dtype=np.int64)
         if use_spans:
-            n_spans = int(settings.span_candidates * depth) + 8 * len(excluded)
-            span_owners = store.search_spans(q, n_spans)[1]
+            n_spans = settings.span_candidates + 8 * len(excluded)
+            span_owners = store.search_spans(q, n_spans, where)[1]
         chunk_ids = paragraphs.result()[0]
     lexical_ids, lexical_top = lexical.result()
     keep = ~np.isin(lexical_ids, excluded)

@@ -28,7 +28,7 @@ from khabar.ingest.files import ReadContext
 from khabar.ingest.url import fetch_article, is_url, read_url
 from khabar.records import Answer, Article, Chunk, public_source
 from khabar.samples import sample_paths
-from khabar.search import SearchSettings, search
+from khabar.search import ScoredChunk, SearchSettings, search
 from khabar.store import ArticleRow, EncoderInfo, Filter, PendingArticle, SegmentStore, Store
 from khabar.store.index import exists as index_exists
 from khabar.store.index import no_index
@@ -529,6 +529,31 @@ class Khabar:
         self.store.refresh()
         return sorted({public_source(s) for s in self.store.sources()})
 
+    def rank_chunks(
+        self,
+        question: str,
+        k: int = 30,
+        *,
+        query_vector: Vectors | None = None,
+        settings: SearchSettings | None = None,
+        exclude: frozenset[str] = frozenset(),
+    ) -> list[ScoredChunk]:
+        """The ``k`` best chunks with their scores and best spans, best first.
+
+        For evaluation: ``query_vector`` skips re-embedding, ``settings`` overrides the
+        ranking, and ``exclude`` leaves articles out as if they were not indexed.
+        """
+        if query_vector is None:
+            query_vector = self.encoder.embed_queries([question])[0]
+        return search(
+            self.store,
+            query_vector,
+            k,
+            settings or self.search_settings,
+            question=question,
+            exclude=exclude,
+        )
+
     def rank_articles(
         self,
         question: str,
@@ -538,19 +563,13 @@ class Khabar:
         settings: SearchSettings | None = None,
         exclude: frozenset[str] = frozenset(),
     ) -> list[tuple[str, float]]:
-        """The ``k`` best distinct articles as (article id, best chunk score), best first.
-
-        For evaluation: ``query_vector`` skips re-embedding, ``settings`` overrides the
-        ranking, and ``exclude`` leaves articles out as if they were not indexed.
-        """
-        if query_vector is None:
-            query_vector = self.encoder.embed_queries([question])[0]
-        scored = search(
-            self.store,
-            query_vector,
+        """The ``k`` best distinct articles as (article id, best chunk score), best first
+        (``rank_chunks``' arguments)."""
+        scored = self.rank_chunks(
+            question,
             max(k * 3, 30),
-            settings or self.search_settings,
-            question=question,
+            query_vector=query_vector,
+            settings=settings,
             exclude=exclude,
         )
         best: dict[str, float] = {}

@@ -128,13 +128,47 @@ def assign(index: Any, query: npt.NDArray[np.float32], nprobe: int) -> tuple[Any
     return scores, lists
 
 
+def bitmap_selector(bits: npt.NDArray[np.uint8]) -> Any:
+    """FAISS's selector of the ids whose bit is set in ``bits`` (bit i % 8 of byte i // 8);
+    it keeps a reference to the array, which must not change."""
+    f = faiss()
+    selector = f.IDSelectorBitmap(len(bits), f.swig_ptr(bits))
+    selector.referenced_objects = [bits]
+    return selector
+
+
 def search(
-    index: Any, query: npt.NDArray[np.float32], k: int, assigned: tuple[Any, Any]
+    index: Any,
+    query: npt.NDArray[np.float32],
+    k: int,
+    assigned: tuple[Any, Any],
+    selector: Any = None,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
-    """The ``k`` best candidates for ``query`` in the ``assigned`` lists: ids and PQ scores
-    (comparable across the segments of one kind, which share their codebooks); -1s dropped."""
+    """The ``k`` best candidates for ``query`` in the ``assigned`` lists (only the ids
+    ``selector`` lets through, when given): ids and PQ scores (comparable across the
+    segments of one kind, which share their codebooks); -1s dropped."""
+    f = faiss()
     coarse_scores, lists = assigned
-    index.nprobe = lists.shape[1]
-    scores, ids = index.search_preassigned(query.reshape(1, -1), k, lists, coarse_scores)
+    lists = np.ascontiguousarray(lists, dtype=np.int64)
+    coarse_scores = np.ascontiguousarray(coarse_scores, dtype=np.float32)
+    x = np.ascontiguousarray(query, dtype=np.float32).reshape(1, -1)
+    params = f.SearchParametersIVF()
+    params.nprobe = lists.shape[1]
+    if selector is not None:
+        params.sel = selector
+    scores = np.empty((1, k), dtype=np.float32)
+    ids = np.empty((1, k), dtype=np.int64)
+    # The C++ call itself: faiss's Python wrapper of search_preassigned takes no params.
+    index.search_preassigned_c(
+        1,
+        f.swig_ptr(x),
+        k,
+        f.swig_ptr(lists),
+        f.swig_ptr(coarse_scores),
+        f.swig_ptr(scores),
+        f.swig_ptr(ids),
+        False,
+        params,
+    )
     keep = ids[0] >= 0
     return np.asarray(ids[0][keep], dtype=np.int64), np.asarray(scores[0][keep], np.float32)

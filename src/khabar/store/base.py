@@ -93,11 +93,16 @@ class Store(Protocol):
         """Release files and connections."""
 
     # -- dense legs --
-    def search_chunks(self, query: Matrix, k: int) -> tuple[Ids, Scores]:
-        """About ``k`` best chunk ids by inner product (live rows only), best first."""
+    def search_chunks(
+        self, query: Matrix, k: int, where: Filter | None = None
+    ) -> tuple[Ids, Scores]:
+        """About ``k`` best chunk ids by inner product (live rows only), best first; with
+        ``where``, the best of the chunks it lets through (filtered inside the search, so
+        that a filter costs no deeper search)."""
 
-    def search_spans(self, query: Matrix, k: int) -> tuple[Ids, Ids]:
-        """About ``k`` best spans: (span ids, their chunk ids), live rows only."""
+    def search_spans(self, query: Matrix, k: int, where: Filter | None = None) -> tuple[Ids, Ids]:
+        """About ``k`` best spans: (span ids, their chunk ids), live rows only, within
+        ``where`` as ``search_chunks``."""
 
     def chunk_vectors(self, ids: Ids) -> tuple[Ids, Matrix]:
         """The chunk ids of ``ids`` that have vectors, and their vectors."""

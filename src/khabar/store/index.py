@@ -32,6 +32,7 @@ from khabar.errors import (
     ReadOnlyIndexError,
 )
 from khabar.store import ann, catalog, lexical
+from khabar.store.allowed import FilterIds
 from khabar.store.base import EncoderInfo, Filter, Ids, Matrix, PendingArticle, Scores
 from khabar.store.manifest import FORMAT_VERSION, MANIFEST_NAME, Manifest
 from khabar.store.merge import merge_segments
@@ -53,6 +54,7 @@ from khabar.store.segments import (
 
 LOCK_NAME = ".lock"
 KINDS = ("chunks", "spans")
+FILTERS_KEPT = 8  # filters whose ids are remembered until the index changes
 
 EmbedFn = Callable[[Sequence[str]], Matrix]
 
@@ -88,9 +90,12 @@ class SegmentStore:
         self._codecs: dict[str, Codec] = {}
         self._df_known: dict[str, int] = {}  # term → chunks holding it (lexical.frequencies)
         self._df_generation: str | None = None
+        self._filters: dict[tuple[str | None, Filter], FilterIds] = {}
+        self._filters_lock = threading.Lock()
         self.collections = {kind: Collection(kind, encoder.dim) for kind in KINDS}
         self.read_only = read_only
         self.db = MetadataStore(folder / DB_NAME, read_only=read_only)
+        self.notes.extend(self.db.notes)
         self.writer = SegmentWriter(folder)
         if read_only:
             self._open_read_only(rebuild_damaged)
@@ -121,26 +126,26 @@ class SegmentStore:
         seal_vectors: int = SEAL_VECTORS,
         build_settings: dict[str, Any] | None = None,
         create: bool = True,
+        read_only: bool = False,
     ) -> SegmentStore:
         """Open the index in ``folder``, creating it if needed when ``create`` (commands
         that write); without ``create``, a folder with no index is an IndexNotFoundError.
 
-        An index this process cannot write (a read-only mount, another user's files) is
-        opened read-only: questions work, a write is a ReadOnlyIndexError, and nothing
-        is repaired, migrated or written on open. A damaged segment is an
-        IndexFormatError that names it and says how to repair it; with
+        An index this process cannot write (a read-only mount, another user's files), or
+        any index when ``read_only``, is opened read-only: questions work, a write is a
+        ReadOnlyIndexError, and nothing is repaired, migrated or written on open. A damaged
+        segment is an IndexFormatError that names it and says how to repair it; with
         ``rebuild_damaged`` (``khabar repair``) every segment's checksum is checked and a
         damaged one is rebuilt from the text stored in SQLite."""
-        read_only = False
         if not exists(folder):
-            if not create:
+            if not create or read_only:
                 raise no_index(folder)
             try:
                 folder.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise IndexFormatError(f"{folder}: cannot create the index folder ({exc})") from exc
         else:
-            read_only = is_read_only(folder)
+            read_only = read_only or is_read_only(folder)
         segments = folder / SEGMENTS_DIR
         if not (folder / MANIFEST_NAME).exists() and (
             any((folder / name).exists() for name in ("chunks.faiss", "spans.faiss"))
@@ -470,36 +475,65 @@ class SegmentStore:
         return int(np.ceil(k / max(1.0 - dead, 0.05)))
 
     def _search_live(
-        self, kind: str, query: Matrix, k: int, live: Callable[[Ids], Ids]
+        self, kind: str, query: Matrix, k: int, live: Callable[[Ids], Ids], where: Filter | None
     ) -> tuple[Ids, Scores]:
-        """The ``k`` best live ids: asks for ``k`` widened by the dead share, and again,
-        deeper, while removed vectors crowd the live ones out."""
+        """The ``k`` best live ids (of those ``where`` lets through): asks for ``k`` widened
+        by the dead share, and again, deeper, while removed vectors crowd the live ones out."""
         collection = self.collections[kind]
+        allowed = None
+        bound = collection.size
+        if where is not None and not where.empty:
+            ids_of = self.filter_ids(where)
+            allowed = ids_of.chunks if kind == "chunks" else ids_of.spans
+            bound = min(bound, allowed.count)
         want = self._overfetch(kind, k)
         while True:
-            ids, scores = collection.search(query, want)
+            ids, scores = collection.search(query, want, allowed)
             keep = np.isin(ids, live(ids))
-            if keep.sum() >= k or want >= collection.size:
+            if keep.sum() >= k or want >= bound:
                 return ids[keep][:k], scores[keep][:k].astype(np.float64)
             want *= 4
 
-    def search_chunks(self, query: Matrix, k: int) -> tuple[Ids, Scores]:
-        """About ``k`` best chunk ids (live rows only), best first."""
+    def filter_ids(self, where: Filter) -> FilterIds:
+        """The ids ``where`` lets through (remembered, for a few filters, until the index
+        changes: a reader asks one filter several times, and both dense legs need it)."""
+        key = (self._generation, where)
+        with self._filters_lock:
+            found = self._filters.get(key)
+        if found is None:
+            condition = self.db.filter_sql(
+                article_ids=where.article_ids,
+                source=where.source,
+                since=where.since,
+                until=where.until,
+            )
+            found = FilterIds.from_ranges(self.db.id_ranges(*condition), condition)
+            with self._filters_lock:
+                self._filters = {k: v for k, v in self._filters.items() if k[0] == key[0]}
+                while len(self._filters) >= FILTERS_KEPT:
+                    self._filters.pop(next(iter(self._filters)))
+                self._filters[key] = found
+        return found
+
+    def search_chunks(
+        self, query: Matrix, k: int, where: Filter | None = None
+    ) -> tuple[Ids, Scores]:
+        """About ``k`` best chunk ids (live rows only, within ``where``), best first."""
 
         def live(ids: Ids) -> Ids:
             return np.asarray(sorted(self.db.existing_chunk_ids(ids.tolist())), np.int64)
 
-        return self._search_live("chunks", query, k, live)
+        return self._search_live("chunks", query, k, live, where)
 
-    def search_spans(self, query: Matrix, k: int) -> tuple[Ids, Ids]:
-        """About ``k`` best spans as (span ids, chunk ids), live rows only."""
+    def search_spans(self, query: Matrix, k: int, where: Filter | None = None) -> tuple[Ids, Ids]:
+        """About ``k`` best spans as (span ids, chunk ids), live rows only, within ``where``."""
         owners: dict[int, int] = {}
 
         def live(ids: Ids) -> Ids:
             owners.update(self.db.span_owners(ids.tolist()))
             return np.asarray(sorted(owners), np.int64)
 
-        ids, _ = self._search_live("spans", query, k, live)
+        ids, _ = self._search_live("spans", query, k, live, where)
         return ids, np.asarray([owners[int(i)] for i in ids], dtype=np.int64)
 
     def chunk_vectors(self, ids: Ids) -> tuple[Ids, Matrix]:
@@ -513,9 +547,15 @@ class SegmentStore:
     # -- lexical leg ----------------------------------------------------------
     def lexical_top(self, terms: Sequence[str], k: int, where: Filter) -> tuple[Ids, Scores]:
         """The ``k`` chunks with the best BM25 for ``terms`` within ``where``."""
-        condition, args = self._condition(where)
         frequencies = self._frequencies(terms)
-        return lexical.top(self.db.conn, frequencies, k, self._lexical_counts(), condition, args)
+        counts = self._lexical_counts()
+        if where.empty:
+            return lexical.top(self.db.conn, frequencies, k, counts)
+        ids, scores = lexical.top(
+            self.db.conn, frequencies, k, counts, self.filter_ids(where).chunks.member
+        )
+        keep = np.isin(ids, self.keep_matching(ids, where))  # the bitmap's runs, checked
+        return ids[keep], scores[keep]
 
     def lexical_scores(self, terms: Sequence[str], ids: Ids) -> Scores:
         """BM25 of each of ``ids`` for ``terms``."""
@@ -535,14 +575,6 @@ class SegmentStore:
         return self.db.counts()[1], self.db.term_count()
 
     # -- metadata ---------------------------------------------------------------
-    def _condition(self, where: Filter) -> tuple[str, list[str]]:
-        return self.db.filter_sql(
-            article_ids=where.article_ids,
-            source=where.source,
-            since=where.since,
-            until=where.until,
-        )
-
     def article(self, article_id: str) -> ArticleRow | None:
         """One article, or None."""
         return self.db.article(article_id)
@@ -565,16 +597,18 @@ class SegmentStore:
 
     def count_matching(self, where: Filter) -> int:
         """How many articles ``where`` lets through."""
-        return self.db.count_articles(*self._condition(where))
+        return self.filter_ids(where).articles
 
     def chunk_ids_matching(self, where: Filter, limit: int) -> Ids | None:
         """Every chunk id ``where`` lets through, or None when more than ``limit``."""
-        found = self.db.chunk_ids_where(*self._condition(where), limit)
-        return None if found is None else np.asarray(found, dtype=np.int64)
+        ids_of = self.filter_ids(where)
+        if ids_of.chunks.count > limit:
+            return None
+        return self.keep_matching(ids_of.chunk_ids(), where)  # live ones only
 
     def keep_matching(self, ids: Ids, where: Filter) -> Ids:
         """The live chunk ids of ``ids`` that ``where`` lets through, in order."""
-        found = self.db.keep_chunks_where(ids.tolist(), *self._condition(where))
+        found = self.db.keep_chunks_where(ids.tolist(), *self.filter_ids(where).condition)
         return np.asarray([i for i in ids.tolist() if i in found], dtype=np.int64)
 
     def chunk_ids_of(self, article_ids: Sequence[str]) -> Ids:

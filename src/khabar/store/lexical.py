@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -34,6 +34,7 @@ K1 = 1.2
 B = 0.75
 TERM_DEPTH = 256
 POSTING_BUDGET = 40_000
+ALLOWED_FUNCTION = "khabar_allowed"  # the filter, as an SQL function of a chunk id
 
 
 def match_expression(term: str) -> str:
@@ -80,33 +81,31 @@ def top(
     frequencies: dict[str, int],
     k: int,
     counts: tuple[int, int],
-    condition: str = "1",
-    args: Sequence[str] = (),
+    allowed: Callable[[int], bool] | None = None,
 ) -> tuple[Ids, Scores]:
     """The ``k`` chunks with the highest BM25 for the terms of ``frequencies`` (term → the
-    chunks it occurs in, from ``frequencies()``), among the articles meeting ``condition``
-    (on ``articles a``), best first, with positive scores. ``counts`` is (chunks, terms
-    over all chunks) of the index."""
+    chunks it occurs in, from ``frequencies()``), best first, with positive scores; only
+    chunks ``allowed`` lets through (chunk id → bool), when given. ``counts`` is (chunks,
+    terms over all chunks) of the index.
+
+    A filter is a function of the postings' rowids inside the FTS5 query, so that FTS5
+    computes ``bm25()`` only for the postings it lets through: at a million paragraphs a
+    filter to one source in twenty made the leg 2.5 times faster than unfiltered, where
+    joining every posting to its article in SQL had made it twice as slow."""
     if not frequencies or k <= 0:
         return np.empty(0, dtype=np.int64), np.empty(0)
-    proposing = proposing_terms(frequencies)
-    if condition == "1":
-        sql = (
-            f"SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? "
-            f"ORDER BY bm25(chunks_fts, {K1}, {B}) LIMIT ?"
-        )
-    else:
-        sql = (
-            "SELECT f.rowid FROM chunks_fts f "
-            "JOIN chunks c ON c.id = f.rowid JOIN articles a ON a.id = c.article_id "
-            f"WHERE chunks_fts MATCH ? AND {condition} "
-            f"ORDER BY bm25(chunks_fts, {K1}, {B}) LIMIT ?"
-        )
+    condition = ""
+    if allowed is not None:
+        conn.create_function(ALLOWED_FUNCTION, 1, allowed, deterministic=True)
+        condition = f"AND {ALLOWED_FUNCTION}(rowid) "
+    sql = (
+        f"SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? {condition}"
+        f"ORDER BY bm25(chunks_fts, {K1}, {B}) LIMIT ?"
+    )
     found: set[int] = set()
-    for term in proposing:
+    for term in proposing_terms(frequencies):
         found.update(
-            int(r[0])
-            for r in conn.execute(sql, [match_expression(term), *args, max(k, TERM_DEPTH)])
+            int(r[0]) for r in conn.execute(sql, (match_expression(term), max(k, TERM_DEPTH)))
         )
     ids = np.fromiter(sorted(found), dtype=np.int64, count=len(found))
     scores = scores_of(conn, frequencies, ids, counts)

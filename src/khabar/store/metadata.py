@@ -28,6 +28,7 @@ DB_NAME = "khabar.sqlite"
 COUNT_KEYS = ("count_articles", "count_chunks", "count_spans")
 # ... and the number of BM25 terms over all chunks (for BM25's average chunk length).
 TERMS_KEY = "count_terms"
+RANGE_COLUMNS = ("chunk_lo", "chunk_hi", "span_lo", "span_hi")
 _TERMS_OF = (
     "CASE WHEN terms = '' THEN 0 ELSE length(terms) - length(replace(terms, ' ', '')) + 1 END"
 )
@@ -43,7 +44,8 @@ CREATE TABLE IF NOT EXISTS articles (
     content_hash TEXT NOT NULL,
     origin TEXT NOT NULL DEFAULT '',
     author TEXT,
-    added_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+    added_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+    chunk_lo INTEGER, chunk_hi INTEGER, span_lo INTEGER, span_hi INTEGER
 );
 CREATE TABLE IF NOT EXISTS chunks (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -67,6 +69,14 @@ CREATE TABLE IF NOT EXISTS chunk_terms (
     chunk_id INTEGER PRIMARY KEY REFERENCES chunks(id) ON DELETE CASCADE,
     terms TEXT NOT NULL
 );
+"""
+
+# A filter reads its articles' id ranges from an index alone (a source, or a span of days).
+_FILTER_INDEXES = """
+CREATE INDEX IF NOT EXISTS articles_by_source
+    ON articles(source, chunk_lo, chunk_hi, span_lo, span_hi);
+CREATE INDEX IF NOT EXISTS articles_by_day
+    ON articles(published, chunk_lo, chunk_hi, span_lo, span_hi);
 """
 
 # Schema 2: the vector segments that hold the index's vectors (written in the same
@@ -158,6 +168,8 @@ class MetadataStore:
         self.path = path
         self.read_only = read_only
         self._counted_terms: int | None = None
+        self._ranges: bool | None = None  # whether articles hold their id ranges
+        self.notes: list[str] = []  # what opening changed (a migration)
         # One connection per thread: SQLite's WAL then lets questions read while a
         # writer in another thread holds its transaction.
         self._local = threading.local()
@@ -173,6 +185,13 @@ class MetadataStore:
                 self._db.execute("ALTER TABLE articles ADD COLUMN origin TEXT NOT NULL DEFAULT ''")
             if "author" not in columns:  # databases written before authors were kept
                 self._db.execute("ALTER TABLE articles ADD COLUMN author TEXT")
+            if "chunk_lo" not in columns:  # before filters were searched inside FAISS
+                self._add_id_ranges()
+                self.notes.append(
+                    f"{path.parent}: recorded each article's chunk and span ids (once), "
+                    "so that filters are applied inside the vector search"
+                )
+            self._db.executescript(_FILTER_INDEXES)
             version = self.get_meta("schema_version")
             if version is not None and int(version) > SCHEMA_VERSION:
                 raise IndexFormatError(
@@ -203,6 +222,21 @@ class MetadataStore:
                 )
         except sqlite3.DatabaseError as exc:
             raise IndexFormatError(f"{path}: not a usable SQLite database ({exc})") from exc
+
+    def _add_id_ranges(self) -> None:
+        """Give every article the range of its chunk ids and of its span ids (one
+        transaction; an article's rows are written together, so each is one run of ids)."""
+        with self.transaction():
+            for column in RANGE_COLUMNS:
+                self._db.execute(f"ALTER TABLE articles ADD COLUMN {column} INTEGER")
+            self._db.execute(
+                "UPDATE articles SET (chunk_lo, chunk_hi) = (SELECT MIN(id), MAX(id) FROM chunks "
+                "WHERE article_id = articles.id)"
+            )
+            self._db.execute(
+                "UPDATE articles SET (span_lo, span_hi) = (SELECT MIN(s.id), MAX(s.id) "
+                "FROM spans s WHERE s.chunk_id BETWEEN articles.chunk_lo AND articles.chunk_hi)"
+            )
 
     def _check_readable(self) -> None:
         """A read-only database must already be of this khabar's schema (nothing can be
@@ -356,6 +390,17 @@ class MetadataStore:
                 )
                 ids.append(int(cur.lastrowid or 0))
             span_ids.append(ids)
+        flat = [i for ids in span_ids for i in ids]
+        self._db.execute(
+            "UPDATE articles SET chunk_lo = ?, chunk_hi = ?, span_lo = ?, span_hi = ? WHERE id = ?",
+            (
+                min(chunk_ids, default=None),
+                max(chunk_ids, default=None),
+                min(flat, default=None),
+                max(flat, default=None),
+                article.id,
+            ),
+        )
         self._add_counts(1, len(chunk_ids), sum(len(ids) for ids in span_ids), term_count)
         return chunk_ids, span_ids
 
@@ -419,15 +464,20 @@ class MetadataStore:
         without a date never matches a date filter), the id among ``article_ids``."""
         clauses: list[str] = []
         args: list[str] = []
-        if source:
-            clauses.append("instr(lower(a.source), lower(?)) > 0")
-            args.append(source)
+        if source:  # the sources that contain it, so that the index finds their articles
+            needle = source.lower()
+            named = [s for s in self.sources() if needle in s.lower()]
+            clauses.append("a.source IN (SELECT value FROM json_each(?))")
+            args.append(json.dumps(named))
+        # An ISO day compares as the start of a published string: a publication day is at
+        # least `since` when the string is, and at most `until` when the string sorts
+        # before `until` + "~" (after every character of an ISO date and time).
         if since:
-            clauses.append("a.published IS NOT NULL AND substr(a.published, 1, 10) >= ?")
+            clauses.append("a.published >= ?")
             args.append(since)
         if until:
-            clauses.append("a.published IS NOT NULL AND substr(a.published, 1, 10) <= ?")
-            args.append(until)
+            clauses.append("a.published < ?")
+            args.append(until + "~")
         if article_ids is not None:
             wanted = sorted(article_ids)
             clauses.append("a.id IN (SELECT value FROM json_each(?))" if wanted else "0")
@@ -435,19 +485,31 @@ class MetadataStore:
                 args.append(json.dumps(wanted))
         return (" AND ".join(clauses) or "1"), args
 
-    def count_articles(self, condition: str, args: Sequence[str]) -> int:
-        """How many articles meet ``condition`` (from ``filter_sql``)."""
-        sql = f"SELECT COUNT(*) FROM articles a WHERE {condition}"
-        return int(self._db.execute(sql, list(args)).fetchone()[0])
-
-    def chunk_ids_where(self, condition: str, args: Sequence[str], limit: int) -> list[int] | None:
-        """The chunk ids of the articles meeting ``condition``, or None past ``limit``."""
+    def id_ranges(self, condition: str, args: Sequence[str]) -> npt.NDArray[np.int64]:
+        """One row (chunk_lo, chunk_hi, span_lo, span_hi) per article meeting ``condition``
+        (inclusive ranges; -1 where an article has no rows of that kind)."""
+        spans = "(SELECT {}(s.id) FROM spans s JOIN chunks c ON c.id = s.chunk_id "
+        spans += "WHERE c.article_id = a.id)"
+        found = [  # through the indexes: a read-only older index, or a row an older khabar wrote
+            "(SELECT MIN(id) FROM chunks WHERE article_id = a.id)",
+            "(SELECT MAX(id) FROM chunks WHERE article_id = a.id)",
+            spans.format("MIN"),
+            spans.format("MAX"),
+        ]
+        columns = found
+        if self._has_ranges():
+            columns = [f"a.{c}, {f}" for c, f in zip(RANGE_COLUMNS, found, strict=True)]
+        listed = ", ".join(f"COALESCE({column}, -1)" for column in columns)
         rows = self._db.execute(
-            f"SELECT c.id FROM chunks c JOIN articles a ON a.id = c.article_id "
-            f"WHERE {condition} ORDER BY c.id LIMIT ?",
-            [*args, limit + 1],
+            f"SELECT {listed} FROM articles a WHERE {condition}", list(args)
         ).fetchall()
-        return None if len(rows) > limit else [int(r[0]) for r in rows]
+        return np.asarray(rows, dtype=np.int64).reshape(-1, 4)
+
+    def _has_ranges(self) -> bool:
+        if self._ranges is None:
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(articles)")}
+            self._ranges = "chunk_lo" in columns
+        return self._ranges
 
     def keep_chunks_where(
         self, ids: Iterable[int], condition: str, args: Sequence[str]

@@ -32,6 +32,7 @@ import numpy.typing as npt
 
 from khabar.errors import IndexFormatError
 from khabar.store import ann
+from khabar.store.allowed import Allowed
 from khabar.store.atomic import fsync_dir
 
 Ids = npt.NDArray[np.int64]
@@ -50,7 +51,7 @@ SEAL_VECTORS = 8_192
 TRAIN_FACTOR = 8
 # How many more candidates than asked the sealed segments' IVF-PQ search returns (over all
 # of them), to be re-scored from the 8-bit codes: REFINE_FACTOR times as many, at most
-# REFINE_EXTRA more (a deep search, for a wide filter, re-scores relatively fewer).
+# REFINE_EXTRA more (a deep search re-scores relatively fewer).
 REFINE_FACTOR = 16
 REFINE_EXTRA = 2048
 
@@ -253,22 +254,33 @@ class Segment:
         return found, self.rows(pos[found])
 
     def search(
-        self, query: Matrix, k: int, assigned: tuple[Any, Any] | None = None
+        self,
+        query: Matrix,
+        k: int,
+        assigned: tuple[Any, Any] | None = None,
+        allowed: Allowed | None = None,
     ) -> tuple[Ids, Scores]:
-        """The ``k`` best ids (unsorted): a flat segment's with their exact inner products,
-        a sealed one's, in the ``assigned`` IVF lists, with their PQ scores (to be
-        re-scored: ``Collection.search``)."""
+        """The ``k`` best ids (unsorted), of the ``allowed`` ones when given: a flat
+        segment's with their exact inner products, a sealed one's, in the ``assigned`` IVF
+        lists, with their PQ scores (to be re-scored: ``Collection.search``)."""
         k = min(k, self.count)
         if k <= 0:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
         if self._f32 is None:
             assert assigned is not None
-            return ann.search(self._ivf, query, k, assigned)
-        scores = np.asarray(self._f32 @ query, dtype=np.float32)
-        if k < self.count:
+            selector = None if allowed is None else allowed.selector()
+            return ann.search(self._ivf, query, k, assigned, selector)
+        ids = np.asarray(self.ids, dtype=np.int64)
+        if allowed is None:
+            scores = np.asarray(self._f32 @ query, dtype=np.float32)
+        else:
+            rows = np.flatnonzero(allowed.contains(ids))
+            ids = ids[rows]
+            scores = np.asarray(self._f32[rows] @ query, dtype=np.float32)
+        if k < len(ids):
             top = np.argpartition(-scores, k - 1)[:k]
-            return np.asarray(self.ids[top], dtype=np.int64), scores[top]
-        return np.asarray(self.ids, dtype=np.int64), scores
+            return ids[top], scores[top]
+        return ids, scores
 
 
 class SegmentWriter:
@@ -363,18 +375,18 @@ class Collection:
         """Vectors held, live or not."""
         return sum(s.count for s in self.segments)
 
-    def search(self, query: Matrix, k: int) -> tuple[Ids, Scores]:
-        """The ``k`` best ids over every segment, best first: the flat segments searched
-        exactly; the sealed ones through IVF-PQ, their best ``refine`` candidates together
-        re-scored from the 8-bit codes."""
+    def search(self, query: Matrix, k: int, allowed: Allowed | None = None) -> tuple[Ids, Scores]:
+        """The ``k`` best ids over every segment (of the ``allowed`` ones when given), best
+        first: the flat segments searched exactly; the sealed ones through IVF-PQ, their
+        best ``refine`` candidates together re-scored from the 8-bit codes."""
         refine = min(k * REFINE_FACTOR, k + REFINE_EXTRA)
         q = np.ascontiguousarray(query, dtype=np.float32).reshape(-1)
-        flat = [s.search(q, k) for s in self.segments if s.record.layout == FLAT]
+        flat = [s.search(q, k, None, allowed) for s in self.segments if s.record.layout == FLAT]
         sealed_segments = [s for s in self.segments if s.record.layout != FLAT]
         parts = flat
         if sealed_segments:
             assigned = sealed_segments[0].assign(q, self.nprobe)
-            sealed = [s.search(q, refine, assigned) for s in sealed_segments]
+            sealed = [s.search(q, refine, assigned, allowed) for s in sealed_segments]
             ids = np.concatenate([p[0] for p in sealed])
             approx = np.concatenate([p[1] for p in sealed])
             best = ids[np.argsort(-approx, kind="stable")[:refine]]
