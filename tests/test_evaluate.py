@@ -14,6 +14,7 @@ from khabar.evaluate import EvalRun, GoldAnswer, load_eval_set, marks_answer, pa
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "xquad"
 KEYS = {
+    "questions",
     "n_questions",
     "n_passages",
     "recall@1",
@@ -46,27 +47,38 @@ def test_xquad_ships_with_licence_and_attribution() -> None:
     assert len(ar.passages) == 240 and len(ar.questions) == 1190
     assert [q.id for q in en.questions] == [q.id for q in ar.questions]
     assert en.questions[0].text != ar.questions[0].text
+    for language in ("de", "hi"):  # XQuAD's German and Hindi, the same questions
+        other = load_eval_set(DATA / "xquad.ar.json", DATA / f"xquad.{language}.json")
+        assert [q.id for q in other.questions] == [q.id for q in ar.questions]
 
 
 def test_eval_cross_lingual_slice_json(tmp_path: Path) -> None:
+    """English and Hindi questions over one index of Arabic passages: a JSON line each."""
     result = khabar_eval(
         str(DATA / "xquad.ar.json"),
         "--questions",
         str(DATA / "xquad.en.json"),
+        str(DATA / "xquad.hi.json"),
         "--articles",
         "0:1",
         "--json",
     )
     assert result.returncode == 0, result.stderr
-    metrics = json.loads(result.stdout)
-    assert set(metrics) >= KEYS
-    assert metrics["n_passages"] == 5 and metrics["n_questions"] > 20
-    assert 0.6 <= metrics["recall@1"] <= metrics["recall@5"] <= metrics["recall@10"] <= 1.0
-    assert metrics["recall@1"] <= metrics["mrr@10"] <= 1.0
-    assert metrics["passages_per_s"] > 0 and metrics["query_ms_p95"] >= metrics["query_ms_p50"] > 0
-    # every question ranked its passage first is judged on its marked sentence
-    assert metrics["sentence_questions"] == round(metrics["recall@1"] * metrics["n_questions"])
-    assert 0.4 <= metrics["sentence@1"] <= 1.0
+    english, hindi = (json.loads(line) for line in result.stdout.splitlines())
+    assert english["questions"].endswith("xquad.en.json")
+    assert hindi["questions"].endswith("xquad.hi.json")
+    assert english["passages_per_s"] == hindi["passages_per_s"]  # one index for both
+    for metrics in (english, hindi):
+        assert set(metrics) >= KEYS
+        assert metrics["n_passages"] == 5 and metrics["n_questions"] > 20
+        assert 0.5 <= metrics["recall@1"] <= metrics["recall@5"] <= metrics["recall@10"] <= 1.0
+        assert metrics["recall@1"] <= metrics["mrr@10"] <= 1.0
+        assert metrics["query_ms_p95"] >= metrics["query_ms_p50"] > 0
+        # every question ranked its passage first is judged on its marked sentence
+        judged = round(metrics["recall@1"] * metrics["n_questions"])
+        assert metrics["sentence_questions"] == judged
+        assert 0.4 <= metrics["sentence@1"] <= 1.0
+    assert english["passages_per_s"] > 0
 
 
 def test_eval_plain_output_and_user_index_untouched(tmp_path: Path) -> None:

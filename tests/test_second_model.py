@@ -194,3 +194,60 @@ def test_use_encoder_from_its_unpacked_cache_gives_the_same_vectors(tmp_path: Pa
     assert isinstance(again._ready.result().table, np.memmap)  # mapped, not inflated
     assert np.allclose(again.embed_passages(PASSAGES), vectors, atol=1e-6)
     assert np.allclose(UseEncoder().embed_passages(PASSAGES), vectors, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("question", "language"),
+    [
+        ("What did Putin say about Israel?", "en"),
+        ("ماذا قال بوتين عن إسرائيل؟", "ar"),
+        ("Was sagte Putin über Israel und die Wirtschaft?", "de"),
+        ("Что сказал Путин об Израиле?", "ru"),
+        ("Що сказав Путін про Ізраїль?", "uk"),
+        ("पुतिन ने इज़राइल के बारे में क्या कहा?", "devanagari"),
+        ("پوتین درباره اسرائیل چه گفت؟", "fa"),
+        ("普京对以色列说了什么？", "zh"),
+        ("プーチンはイスラエルについて何と言いましたか", "ja"),
+        ("Τι είπε ο Πούτιν για το Ισραήλ;", "greek"),
+        ("2024?", "und"),
+    ],
+)
+def test_the_question_language(question: str, language: str) -> None:
+    from khabar.text.language import question_language
+
+    assert question_language(question) == language
+
+
+def test_the_second_model_counts_only_for_its_languages() -> None:
+    from khabar.embed.use import LANGUAGES
+    from khabar.text.language import known
+
+    assert known("What did Putin say about Israel?", LANGUAGES)
+    assert not known("Apa yang dikatakan Putin tentang Israel kemarin?", LANGUAGES)  # Indonesian
+    assert not known("पुतिन ने इज़राइल के बारे में क्या कहा?", LANGUAGES)
+    assert known("Putin Israel?", LANGUAGES)  # too short to tell: names, kept
+    first = Fixed("a", [[1, 0, 0]] * 3)
+    paired = PairedEncoder(first, Fixed("b", [[0, 1]] * 3), 0.25)
+    paired._languages = LANGUAGES  # a fake second model that names USE's languages
+    questions = ["What did he say?", "पुतिन ने क्या कहा?", "ماذا قال؟"]
+    vectors = paired.embed_queries(questions)
+    assert np.allclose(vectors[:, 3:], [[0, 0.25], [0, 0], [0, 0.25]])
+    assert [paired.weight_for(q) for q in questions] == [0.25, 0.0, 0.25]
+
+
+def test_a_hindi_question_is_answered_by_e5_alone(sample_index: Path) -> None:
+    """Through the real models: the Hindi question's vector holds no USE part, and the
+    "articles don't say" threshold leaves out the USE share it lacks."""
+    from khabar.answer import AnswerSettings
+
+    service = Khabar.open(sample_index)
+    encoder = service.encoder
+    assert isinstance(encoder, PairedEncoder)
+    hindi, english = "पुतिन ने इज़राइल के बारे में क्या कहा?", "What did Putin say about Israel?"
+    vectors = encoder.embed_queries([hindi, english])
+    dim = encoder.first.dim
+    assert not vectors[0, dim:].any() and vectors[1, dim:].any()
+    settings = AnswerSettings(second_weight=encoder.second_weight)
+    assert settings.threshold(hindi, encoder.weight_for(hindi)) == settings.min_score_other
+    assert service.ask(hindi).hits[0].article_id == service.ask(english).hits[0].article_id
+    service.close()

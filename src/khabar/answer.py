@@ -26,16 +26,24 @@ class AnswerSettings:
     second_min_score_other: float = 0.2527
     second_weight: float = 0.0
 
-    def threshold(self, question: str) -> float:
-        """The threshold for this question."""
+    def threshold(self, question: str, second_weight: float | None = None) -> float:
+        """The threshold for this question, whose vector holds the second model's cosine
+        ``second_weight`` times (default: this setting's; 0 for a question in a language
+        the second model does not know)."""
+        w = self.second_weight if second_weight is None else second_weight
         if arabic_share(question) >= 0.5:
-            return self.min_score_arabic + self.second_weight * self.second_min_score_arabic
-        return self.min_score_other + self.second_weight * self.second_min_score_other
+            return self.min_score_arabic + w * self.second_min_score_arabic
+        return self.min_score_other + w * self.second_min_score_other
 
 
-def is_answered(question: str, best: ScoredChunk | None, settings: AnswerSettings) -> bool:
+def is_answered(
+    question: str,
+    best: ScoredChunk | None,
+    settings: AnswerSettings,
+    second_weight: float | None = None,
+) -> bool:
     """False when no passage is a likely answer to ``question``."""
-    return best is not None and best.dense_score >= settings.threshold(question)
+    return best is not None and best.dense_score >= settings.threshold(question, second_weight)
 
 
 def answering_sentence(
@@ -61,8 +69,11 @@ def build_answer(
     store: Store,
     context: bool = True,
     settings: AnswerSettings | None = None,
+    second_weight: float | None = None,
 ) -> Answer:
-    """Turn ranked chunks into Hits; with ``context``, attach the neighbouring paragraphs."""
+    """Turn ranked chunks into Hits; with ``context``, attach the neighbouring paragraphs.
+    ``second_weight``: the second model's weight in this question's vector (for the
+    threshold; default the settings')."""
     hits = []
     for item in scored:
         chunk = item.chunk
@@ -93,5 +104,7 @@ def build_answer(
                 after=after,
             )
         )
-    answered = is_answered(question, scored[0] if scored else None, settings or AnswerSettings())
+    answered = is_answered(
+        question, scored[0] if scored else None, settings or AnswerSettings(), second_weight
+    )
     return Answer(question=question, hits=tuple(hits), answered=answered)

@@ -167,8 +167,10 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument(
         "--questions",
         type=Path,
+        nargs="+",
         metavar="QUESTIONS.json",
-        help="take the question texts from this file, by id (another language)",
+        help="take the question texts from this file, by id (another language); several "
+        "files: one index, a report for each",
     )
     ev.add_argument("-k", type=int, default=10, help="rank depth (default 10)")
     ev.add_argument(
@@ -176,7 +178,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="START:END",
         help="only these SQuAD articles, e.g. 0:24 (default: all)",
     )
-    ev.add_argument("--json", action="store_true", help="print one JSON object")
+    ev.add_argument(
+        "--json", action="store_true", help="print one JSON object (a line per questions file)"
+    )
     ev.add_argument("--quiet", action="store_true", help="no progress bars")
     ev.add_argument("--config", metavar="FILE", type=Path, help="TOML file of settings")
     ev.add_argument(
@@ -525,24 +529,26 @@ def _cmd_repair(args: argparse.Namespace, settings: dict[str, Any]) -> int:
 def _cmd_eval(args: argparse.Namespace, settings: dict[str, Any]) -> int:
     from tqdm import tqdm
 
-    from khabar.evaluate import evaluate, load_eval_set, parse_range
+    from khabar.evaluate import evaluate_sets, load_eval_set, parse_range
     from khabar.service import choose_model, second_options
 
     if args.k < 1:
         raise KhabarError(f"-k must be at least 1, not {args.k}")
-    eval_set = load_eval_set(args.passages, args.questions, parse_range(args.articles))
+    chosen = parse_range(args.articles)
+    files: list[Path | None] = list(args.questions or [None])
+    eval_sets = [load_eval_set(args.passages, file, chosen) for file in files]
     quiet = args.quiet or None
     bar, progress = _progress_bar(args.quiet, "indexing")
     asking = tqdm(
-        total=len(eval_set.questions),
+        total=sum(len(s.questions) for s in eval_sets),
         unit="q",
         desc="asking",
         disable=quiet,
         file=sys.stderr,
         delay=0.1,
     )
-    run = evaluate(
-        eval_set,
+    runs = evaluate_sets(
+        eval_sets,
         k=args.k,
         progress=progress,
         on_question=lambda: asking.update(),
@@ -551,12 +557,17 @@ def _cmd_eval(args: argparse.Namespace, settings: dict[str, Any]) -> int:
     )
     bar.close()
     asking.close()
-    metrics = run.metrics()
-    if args.json:
-        json.dump(metrics, sys.stdout)
-        sys.stdout.write("\n")
-        return 0
-    source = str(args.passages) + (f" ← questions {args.questions}" if args.questions else "")
+    for file, run in zip(files, runs, strict=True):
+        metrics = {"questions": str(file or args.passages), **run.metrics()}
+        if args.json:
+            json.dump(metrics, sys.stdout)
+            sys.stdout.write("\n")
+            continue
+        _print_eval(str(args.passages) + (f" ← questions {file}" if file else ""), metrics)
+    return 0
+
+
+def _print_eval(source: str, metrics: dict[str, Any]) -> None:
     print(f"{source}: {metrics['n_questions']} questions, {metrics['n_passages']} passages")
     for key in ("recall@1", "recall@5", "recall@10", "mrr@10"):
         print(f"  {key:<10} {metrics[key]:.3f}")
@@ -570,7 +581,6 @@ def _cmd_eval(args: argparse.Namespace, settings: dict[str, Any]) -> int:
         f"  query      {metrics['query_ms_p50']:.1f} ms median, "
         f"{metrics['query_ms_p95']:.1f} ms p95"
     )
-    return 0
 
 
 def _cmd_serve(args: argparse.Namespace, settings: dict[str, Any]) -> int:

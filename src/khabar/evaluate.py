@@ -263,8 +263,14 @@ def run_questions(
     return out
 
 
-def evaluate(
-    eval_set: EvalSet,
+def evaluate(eval_set: EvalSet, **options: Any) -> EvalRun:
+    """Build a temporary index with the current settings, ask every question, measure
+    (``evaluate_sets``' options)."""
+    return evaluate_sets([eval_set], **options)[0]
+
+
+def evaluate_sets(
+    eval_sets: Sequence[EvalSet],
     k: int = 10,
     progress: Progress | None = None,
     on_question: Callable[[], None] | None = None,
@@ -272,22 +278,29 @@ def evaluate(
     second_model: str | None = None,
     second_weight: float = SECOND_WEIGHT,
     cache_dir: str | None = None,
-) -> EvalRun:
-    """Build a temporary index with the current settings, ask every question, measure."""
+) -> list[EvalRun]:
+    """``evaluate`` for several sets of questions over the same passages (the first set's):
+    one temporary index, built once (building dominates the run), a run for each set."""
+    passages = eval_sets[0]
+    runs = []
     with tempfile.TemporaryDirectory(prefix="khabar-eval-") as tmp:
         service, rate = build_index(
-            eval_set, Path(tmp) / "index", progress, model, second_model, second_weight, cache_dir
+            passages, Path(tmp) / "index", progress, model, second_model, second_weight, cache_dir
         )
         try:
-            asked = run_questions(service, eval_set.questions, k, on_question=on_question)
+            for eval_set in eval_sets:
+                asked = run_questions(service, eval_set.questions, k, on_question=on_question)
+                runs.append(
+                    EvalRun(
+                        asked.ranks,
+                        asked.tops,
+                        asked.times,
+                        k,
+                        len(passages.passages),
+                        rate,
+                        marked=asked.marked,
+                    )
+                )
         finally:
             service.close()
-    return EvalRun(
-        asked.ranks,
-        asked.tops,
-        asked.times,
-        k,
-        len(eval_set.passages),
-        rate,
-        marked=asked.marked,
-    )
+    return runs

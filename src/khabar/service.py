@@ -505,8 +505,16 @@ class Khabar:
         where = self._filter(only, source, since, until)
         query = self.encoder.embed_queries([question])[0]
         scored = search(self.store, query, k, self.search_settings, question=question, where=where)
+        second = None
+        if isinstance(self.encoder, PairedEncoder):
+            second = self.encoder.weight_for(question)
         return build_answer(
-            question, scored, self.store, context=context, settings=self.answer_settings
+            question,
+            scored,
+            self.store,
+            context=context,
+            settings=self.answer_settings,
+            second_weight=second,
         )
 
     def _filter(

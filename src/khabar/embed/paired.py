@@ -4,7 +4,9 @@ A passage's vector is ``[first; second]``; a question's is ``[first; w × second
 so one inner product, the one FAISS computes, is ``first cosine + w × second
 cosine``. The index, the candidate search, the best-sentence choice and the fusion
 with BM25 all work on that sum unchanged. ``w`` lives only in the question's vector:
-changing it needs no re-indexing.
+changing it needs no re-indexing. A second model that names the languages it was trained
+on (``languages``) gets its ``w`` only for questions in them, and 0 for the others, whose
+cosine would be noise (bench/languages.py).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from khabar.embed.base import Encoder, Vectors
+from khabar.text import language
 
 # Between the two models' names and fingerprints in the manifest.
 JOIN = " + "
@@ -34,6 +37,16 @@ class PairedEncoder:
         # questions that arrive together queue here for the 2 ms each takes. (Embedding
         # queued questions together measured no better under load: bench/load.py.)
         self._beside = ThreadPoolExecutor(max_workers=1, thread_name_prefix="khabar-second")
+        self._languages: frozenset[str] | None = getattr(second, "languages", None)
+        if self._languages is not None:
+            language.preload()
+
+    def weight_for(self, question: str) -> float:
+        """The second model's weight for this question: ``second_weight``, or 0 when the
+        question is in a language the second model was not trained on."""
+        if self._languages is None or language.known(question, self._languages):
+            return self.second_weight
+        return 0.0
 
     def embed_queries(self, texts: Sequence[str]) -> Vectors:
         """``[first; w × second]`` for each question; the two models run at the same time
@@ -41,7 +54,8 @@ class PairedEncoder:
         second_future = self._beside.submit(self.second.embed_queries, texts)
         first = self.first.embed_queries(texts)
         second = second_future.result()
-        second *= np.float32(self.second_weight)
+        weights = np.asarray([self.weight_for(t) for t in texts], dtype=np.float32)
+        second *= weights[:, None]
         return np.hstack([first, second])
 
     def embed_passages(self, texts: Sequence[str]) -> Vectors:
