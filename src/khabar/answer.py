@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from khabar.records import Answer, Hit, public_source
 from khabar.search import ScoredChunk
 from khabar.store import Store, StoredSpan
-from khabar.text.tokenize import arabic_share
+from khabar.text.tokenize import arabic_share, terms
 
 
 @dataclass(frozen=True)
@@ -46,21 +46,63 @@ def is_answered(
     return best is not None and best.dense_score >= settings.threshold(question, second_weight)
 
 
-def answering_sentence(
-    text: str, best: StoredSpan | None, spans: Sequence[StoredSpan]
-) -> tuple[int, int]:
-    """Offsets of the sentence to mark: the best span's sentence.
+# How the sentence to mark is chosen (bench/sentences.py, tuned on XQuAD articles 0–23):
+# half its own cosine with the question and half the best of its own and its clauses'
+# cosines, plus MARK_TERMS times the share of the question's terms it holds.
+MARK_CLAUSE_SHARE = 0.5
+MARK_TERMS = 0.2
 
-    A clause widens to the sentence that holds it.
-    """
+
+def answering_sentence(
+    text: str,
+    best: StoredSpan | None,
+    spans: Sequence[StoredSpan],
+    scores: Sequence[float | None] = (),
+    question_terms: Sequence[str] = (),
+) -> tuple[int, int]:
+    """Offsets of the sentence to mark.
+
+    With each span's cosine (``scores``, aligned with ``spans``): the sentence with the
+    best mark score (above); else the best span's sentence (a clause widens to the sentence
+    that holds it); the whole text when there is neither."""
+    sentences = [s for s in spans if s.kind == "sentence"]
+    cosine = {s.id: c for s, c in zip(spans, scores, strict=False) if c is not None}
+    if sentences and all(s.id in cosine for s in sentences):
+        wanted = set(question_terms)
+        marks = []
+        for sentence in sentences:
+            own = cosine[sentence.id]
+            parts = [
+                cosine[s.id]
+                for s in spans
+                if s.kind == "clause"
+                and s.id in cosine
+                and sentence.start <= s.start
+                and s.end <= sentence.end
+            ]
+            held = wanted & set(terms(text[sentence.start : sentence.end])) if wanted else set()
+            marks.append(
+                (1 - MARK_CLAUSE_SHARE) * own
+                + MARK_CLAUSE_SHARE * max([own, *parts])
+                + MARK_TERMS * len(held) / max(len(wanted), 1)
+            )
+        chosen = sentences[max(range(len(marks)), key=lambda i: (marks[i], -i))]
+        return chosen.start, chosen.end
     if best is None:
         return 0, len(text)
     if best.kind == "sentence":
         return best.start, best.end
-    for span in spans:
-        if span.kind == "sentence" and span.start <= best.start and best.end <= span.end:
+    for span in sentences:
+        if span.start <= best.start and best.end <= span.end:
             return span.start, span.end
     return best.start, best.end
+
+
+def marked_sentence(question: str, item: ScoredChunk) -> tuple[int, int]:
+    """The offsets of the sentence to mark in ``item``'s chunk, for ``question``."""
+    return answering_sentence(
+        item.chunk.text, item.span, item.spans, item.span_scores, terms(question)
+    )
 
 
 def build_answer(
@@ -77,7 +119,7 @@ def build_answer(
     hits = []
     for item in scored:
         chunk = item.chunk
-        start, end = answering_sentence(chunk.text, item.span, item.spans)
+        start, end = marked_sentence(question, item)
         before = after = None
         if context:
             prev = store.chunk_at(chunk.article_id, chunk.ordinal - 1)

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from khabar.answer import answering_sentence
+from khabar.answer import marked_sentence
 from khabar.embed.base import SECOND_WEIGHT
 from khabar.errors import InputError
 from khabar.records import Article
@@ -254,7 +254,7 @@ def run_questions(
         marked = None
         if rank == 1 and question.answers:
             top = scored[0]
-            start, end = answering_sentence(top.chunk.text, top.span, top.spans)
+            start, end = marked_sentence(question.text, top)
             sentence = top.chunk.text[start:end]
             marked = marks_answer(question.passage, sentence, question.answers)
         out.marked.append(marked)

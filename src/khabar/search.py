@@ -17,7 +17,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
 import numpy as np
@@ -72,6 +72,7 @@ class ScoredChunk:
     span_score: float
     lexical_score: float
     spans: tuple[StoredSpan, ...]
+    span_scores: tuple[float | None, ...] = ()  # each span's cosine (None: no vector)
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,8 @@ class Ranking:
     span: Floats
     span_id: Ids  # -1 where the chunk has no span
     lexical: Floats
+    scored_spans: Ids = field(default_factory=lambda: np.empty(0, dtype=np.int64))  # ascending
+    span_cosines: Floats = field(default_factory=lambda: np.empty(0))  # their cosines
 
 
 def search(
@@ -172,8 +175,11 @@ def rank(
     if best_lexical > 0 and len(candidates):
         scoring = submit(store.lexical_scores, query_terms, candidates)
 
+    scored_spans, span_cosines = np.empty(0, dtype=np.int64), np.empty(0)
     if use_spans:
-        best_span, best_id = _best_spans(store, q, candidates, paragraph, settings.use_clauses)
+        best_span, best_id, scored_spans, span_cosines = _best_spans(
+            store, q, candidates, paragraph, settings.use_clauses
+        )
     else:  # paragraph vectors only: the baseline of the benchmarks
         best_span, best_id = paragraph.copy(), np.full(len(candidates), -1, dtype=np.int64)
     w = settings.span_weight
@@ -185,7 +191,17 @@ def rank(
         score = _reciprocal_rank(dense, lexical_score, weight)
     else:
         score = dense + weight * lexical_score
-    return Ranking(candidates, score, dense, paragraph, best_span, best_id, lexical_score)
+    return Ranking(
+        candidates,
+        score,
+        dense,
+        paragraph,
+        best_span,
+        best_id,
+        lexical_score,
+        scored_spans,
+        span_cosines,
+    )
 
 
 def _now(fn: Callable[..., T], *args: Any) -> Future[T]:
@@ -211,8 +227,9 @@ def _workers() -> ThreadPoolExecutor:
 
 def _best_spans(
     store: Store, q: Vectors, chunks: Ids, paragraph: Floats, use_clauses: bool
-) -> tuple[Floats, Ids]:
-    """Each chunk's best span cosine and span id (its paragraph cosine and -1 if none)."""
+) -> tuple[Floats, Ids, Ids, Floats]:
+    """Each chunk's best span cosine and span id (its paragraph cosine and -1 if none), and
+    every span scored with its cosine (span ids ascending)."""
     best = paragraph.copy()
     best_id = np.full(len(chunks), -1, dtype=np.int64)
     table = store.span_table(chunks.tolist())
@@ -221,15 +238,17 @@ def _best_spans(
     found, vectors = store.span_vectors(table[:, 0])
     table = table[np.isin(table[:, 0], found)]
     if not len(table):
-        return best, best_id
+        return best, best_id, np.empty(0, dtype=np.int64), np.empty(0)
     scores = (vectors @ q).astype(np.float64)
+    by_id = np.argsort(table[:, 0], kind="stable")
+    scored = (table[by_id, 0], scores[by_id])
     order = np.lexsort((-scores, table[:, 1]))  # by chunk, best span first
     owners = table[order, 1]
     first = np.concatenate([[True], owners[1:] != owners[:-1]])
     position = np.searchsorted(chunks, owners[first])
     best[position] = scores[order][first]
     best_id[position] = table[order, 0][first]
-    return best, best_id
+    return best, best_id, *scored
 
 
 def _reciprocal_rank(dense: Floats, lexical: Floats, weight: float) -> Floats:
@@ -255,6 +274,7 @@ def _materialise(store: Store, ranking: Ranking, order: Ids) -> list[ScoredChunk
             continue
         spans = tuple(spans_by_chunk.get(chunk_id, []))
         best = next((s for s in spans if s.id == int(ranking.span_id[i])), None)
+        span_scores = _cosines_of(ranking, spans)
         out.append(
             ScoredChunk(
                 chunk=rows[chunk_id],
@@ -265,6 +285,21 @@ def _materialise(store: Store, ranking: Ranking, order: Ids) -> list[ScoredChunk
                 span_score=float(ranking.span[i]),
                 lexical_score=float(ranking.lexical[i]),
                 spans=spans,
+                span_scores=span_scores,
             )
         )
     return out
+
+
+def _cosines_of(ranking: Ranking, spans: tuple[StoredSpan, ...]) -> tuple[float | None, ...]:
+    """The cosine ``ranking`` scored each of ``spans`` with (None for a span it did not)."""
+    ids = ranking.scored_spans
+    if not len(ids) or not spans:
+        return tuple(None for _ in spans)
+    wanted = np.asarray([s.id for s in spans], dtype=np.int64)
+    at = np.minimum(np.searchsorted(ids, wanted), len(ids) - 1)
+    hit = ids[at] == wanted
+    return tuple(
+        float(ranking.span_cosines[a]) if h else None
+        for a, h in zip(at.tolist(), hit.tolist(), strict=True)
+    )

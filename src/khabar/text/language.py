@@ -15,6 +15,7 @@ Urdu-looking Arabic script go to ``py3langid`` (langid.py's model, in its wheel;
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import unicodedata
 from typing import Any
@@ -83,7 +84,15 @@ def known(text: str, languages: frozenset[str]) -> bool:
 
 def preload() -> None:
     """Load the language identifier on a background thread (it takes about 0.9 s)."""
-    threading.Thread(target=_langid, name="khabar-langid", daemon=True).start()
+    threading.Thread(target=_preload, name="khabar-langid", daemon=True).start()
+
+
+def _preload() -> None:
+    # A process may end while the model loads (a command that fails at once), and the
+    # first question that needs the model loads it again and reports what went wrong: so
+    # nothing is reported from here.
+    with contextlib.suppress(BaseException):
+        _langid()
 
 
 def _langid() -> Any:
