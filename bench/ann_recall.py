@@ -60,7 +60,7 @@ def texts() -> tuple[list[str], list[str]]:
 def vectors() -> tuple[np.ndarray, np.ndarray, str]:  # type: ignore[type-arg]
     """Passage and question vectors of the default pair (cached), and the encoder's name."""
     from khabar.embed import load_encoder
-    from khabar.embed.base import fast_model
+    from khabar.embed.factory import fast_model
 
     encoder = load_encoder(
         fast_model(str(Path.home() / ".cache/khabar/multilingual-e5-small"), build=True)

@@ -34,7 +34,8 @@ from quality import CACHE, DATA, TUNE, query_vectors, split
 
 from khabar import config
 from khabar.chunk import chunk_article
-from khabar.embed.base import SECOND_USE, SECOND_WEIGHT, load_encoder
+from khabar.embed.base import SECOND_USE, SECOND_WEIGHT
+from khabar.embed.factory import load_encoder
 from khabar.embed.paired import PairedEncoder
 from khabar.evaluate import EvalRun, load_eval_set, run_questions
 from khabar.service import Khabar, choose_model

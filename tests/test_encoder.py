@@ -11,7 +11,7 @@ import pytest
 
 from khabar.embed import load_encoder
 from khabar.embed.bundled import PASSAGE_BATCH, BundledEncoder
-from khabar.embed.onnx import token_batches
+from khabar.embed.onnx import execution_providers, token_batches
 from khabar.embed.turns import Turns
 
 
@@ -185,3 +185,9 @@ def test_a_question_another_caller_is_embedding_waits_for_it_even_when_a_slot_fr
         thread.join(5)
     assert calls == [["a", "b"]] or calls == [["b", "a"]]
     assert sorted(float(r[0, 0]) for r in results.values()) == [1.0, 2.0]
+
+
+def test_the_onnx_engine_runs_on_cuda_when_onnx_runtime_has_it() -> None:
+    assert execution_providers(["CPUExecutionProvider"]) == ["CPUExecutionProvider"]
+    with_gpu = ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"]
+    assert execution_providers(with_gpu) == ["CUDAExecutionProvider", "CPUExecutionProvider"]

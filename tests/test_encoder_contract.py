@@ -74,10 +74,10 @@ def test_index_built_with_a_sentence_transformers_model(tmp_path: Path) -> None:
 
 
 def test_missing_extra_names_the_install_command(monkeypatch: pytest.MonkeyPatch) -> None:
-    from khabar.embed import base
+    from khabar.embed import factory
 
     monkeypatch.setitem(sys.modules, "sentence_transformers", None)  # as if not installed
-    monkeypatch.setattr(base, "_LOADED", {})
+    monkeypatch.setattr(factory, "_LOADED", {})
     with pytest.raises(BackendMissingError, match=r'pip install -e "\.\[st\]"'):
         load_encoder("some/model")
 
@@ -113,3 +113,28 @@ def test_cli_model_flag(tmp_path: Path) -> None:
     assert (
         json.loads(info.stdout)["encoder"] == f"sentence-transformers:{path} + use-multilingual-v3"
     )
+
+
+def test_the_backends_import_base_and_only_the_factory_imports_them() -> None:
+    """embed/: base.py (the protocol) imports no backend, no backend imports the factory."""
+    import ast
+
+    import khabar.embed as package
+
+    folder = Path(package.__file__).parent
+    backends = {p.stem for p in folder.glob("*.py")} - {"__init__", "base", "factory"}
+
+    def imported(path: Path) -> set[str]:
+        names: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names.add(node.module)
+                names.update(f"{node.module}.{a.name}" for a in node.names)
+            elif isinstance(node, ast.Import):
+                names.update(a.name for a in node.names)
+        return names
+
+    assert not {f"khabar.embed.{b}" for b in backends} & imported(folder / "base.py")
+    assert "khabar.embed.factory" not in imported(folder / "base.py")
+    for backend in backends:
+        assert "khabar.embed.factory" not in imported(folder / f"{backend}.py"), backend

@@ -148,7 +148,7 @@ def test_sessions_side_by_side_give_the_same_vectors_as_one(engine: Path) -> Non
 
 
 def test_an_engine_from_an_older_graph_is_rebuilt(tmp_path: Path) -> None:
-    from khabar.embed.base import fast_model
+    from khabar.embed.factory import fast_model
 
     folder = tmp_path / "engine"
     (folder / "onnx").mkdir(parents=True)

@@ -125,7 +125,8 @@ def choose_model(settings: Mapping[str, Any], fast: bool) -> str | None:
     index is (or will be) the bundled model's: the same vectors, faster
     (bench/encoders.py), built there first when ``fast_engine`` is on. None: the index's
     own, or bundled."""
-    from khabar.embed.base import BUNDLED, fast_model
+    from khabar.embed.base import BUNDLED
+    from khabar.embed.factory import fast_model
 
     if settings["model"]:
         return str(settings["model"])

@@ -4,6 +4,7 @@
 backend that is not installed fails with an install hint, not deep in a traceback.
 """
 
-from khabar.embed.base import Encoder, load_encoder
+from khabar.embed.base import Encoder
+from khabar.embed.factory import load_encoder
 
 __all__ = ["Encoder", "load_encoder"]
