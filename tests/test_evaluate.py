@@ -139,11 +139,14 @@ def test_metrics_arithmetic() -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    ("questions", "floor_r1", "floor_mrr"),
-    # the quality issue's goals, with the default settings (the second model on)
-    [("xquad.en.json", 0.85, 0.90), (None, 0.93, 0.95)],
+    ("questions", "floor_r1", "floor_mrr", "floor_sentence"),
+    # the quality issue's goals, with the default settings (the second model on), and the
+    # marked sentence as measured on 2026-12-01 (0.769 and 0.798), less a point
+    [("xquad.en.json", 0.85, 0.90, 0.76), (None, 0.93, 0.95, 0.79)],
 )
-def test_whole_xquad_quality(questions: str | None, floor_r1: float, floor_mrr: float) -> None:
+def test_whole_xquad_quality(
+    questions: str | None, floor_r1: float, floor_mrr: float, floor_sentence: float
+) -> None:
     args = [str(DATA / "xquad.ar.json"), "--json", "--quiet"]
     if questions:
         args += ["--questions", str(DATA / questions)]
@@ -151,3 +154,4 @@ def test_whole_xquad_quality(questions: str | None, floor_r1: float, floor_mrr: 
     assert metrics["n_questions"] == 1190 and metrics["n_passages"] == 240
     assert metrics["recall@1"] >= floor_r1
     assert metrics["mrr@10"] >= floor_mrr
+    assert metrics["sentence@1"] >= floor_sentence
