@@ -28,7 +28,7 @@ from khabar.embed.base import SECOND_WEIGHT
 from khabar.errors import InputError
 from khabar.records import Article
 from khabar.search import SearchSettings
-from khabar.service import Khabar, Progress
+from khabar.service import Khabar, Progress, best_articles, chunks_for_articles
 
 
 @dataclass(frozen=True)
@@ -241,13 +241,13 @@ def run_questions(
         started = time.perf_counter()
         scored = service.rank_chunks(
             question.text,
-            max(k * 3, 30),
+            chunks_for_articles(k),
             query_vector=None if query_vectors is None else query_vectors[i],
             settings=settings,
             exclude=frozenset({question.passage_id}) if leave_out else frozenset(),
         )
         out.times.append((time.perf_counter() - started) * 1000)
-        ids = list(dict.fromkeys(item.chunk.article_id for item in scored))[:k]
+        ids = [article_id for article_id, _ in best_articles(scored, k)]
         rank = ids.index(question.passage_id) + 1 if question.passage_id in ids else 0
         out.ranks.append(rank)
         out.tops.append(scored[0].score if scored else 0.0)

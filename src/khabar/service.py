@@ -119,6 +119,20 @@ def second_options(settings: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def chunks_for_articles(k: int) -> int:
+    """How many chunks to rank to find ``k`` distinct articles (several chunks of one
+    article can come first)."""
+    return max(k * 3, 30)
+
+
+def best_articles(scored: Sequence[ScoredChunk], k: int) -> list[tuple[str, float]]:
+    """The first ``k`` distinct articles of ranked chunks, each with its best chunk's score."""
+    best: dict[str, float] = {}
+    for item in scored:
+        best.setdefault(item.chunk.article_id, item.score)
+    return list(best.items())[:k]
+
+
 def choose_model(settings: Mapping[str, Any], fast: bool) -> str | None:
     """The encoder to open the ``index`` setting with: the ``model`` setting if given;
     else, for indexing and serving (``fast``), the ONNX engine in ``export_dir`` when the
@@ -576,15 +590,12 @@ class Khabar:
         (``rank_chunks``' arguments)."""
         scored = self.rank_chunks(
             question,
-            max(k * 3, 30),
+            chunks_for_articles(k),
             query_vector=query_vector,
             settings=settings,
             exclude=exclude,
         )
-        best: dict[str, float] = {}
-        for item in scored:
-            best.setdefault(item.chunk.article_id, item.score)
-        return list(best.items())[:k]
+        return best_articles(scored, k)
 
     # -- describing ---------------------------------------------------------
     def articles(self) -> list[ArticleRow]:

@@ -57,7 +57,11 @@ def _dominant_script(text: str) -> str | None:
 def question_language(text: str) -> str:
     """The ISO 639 code of ``text``'s language (``und`` when there is nothing to tell; a
     script's name, lower-case, for the scripts of languages USE has none in)."""
-    script = _dominant_script(text)
+    return _language(text, _dominant_script(text))
+
+
+def _language(text: str, script: str | None) -> str:
+    """``question_language`` of ``text``, whose dominant script is ``script``."""
     if script is None:
         return UNKNOWN
     if script == "KANA":
@@ -79,7 +83,7 @@ def known(text: str, languages: frozenset[str]) -> bool:
     script = _dominant_script(text)
     if script in _ASK_LANGID and len(text.split()) <= SHORT_WORDS:
         return True
-    return question_language(text) in languages
+    return _language(text, script) in languages
 
 
 def preload() -> None:
