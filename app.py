@@ -1,6 +1,7 @@
 """`python app.py`: open ./index (built from the bundled sample article if empty) and serve the UI.
 
-Settings come from the environment like the CLI's (KHABAR_INDEX, KHABAR_HOST, KHABAR_PORT).
+Settings come from the environment like the CLI's (KHABAR_INDEX or KHABAR_STORE, KHABAR_HOST,
+KHABAR_PORT).
 """
 
 from __future__ import annotations
@@ -17,12 +18,13 @@ def main() -> int:
     try:
         settings = config.resolve(env=os.environ)
         from khabar.api import ApiSettings
-        from khabar.service import Khabar, choose_model, second_options
+        from khabar.service import Khabar, choose_model, second_options, store_options
         from khabar.web import serve
 
         print(f"khabar: opening {settings['index']} (loading the models)…", flush=True)
         service = Khabar.open(
             settings["index"],
+            **store_options(settings),
             model=choose_model(settings, fast=True),
             **second_options(settings),
         )

@@ -80,3 +80,46 @@ def server_url(sample_index: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     yield f"http://127.0.0.1:{port}/"
     app.close()
     service.close()
+
+
+# The Milvus server tests (tests/test_milvus_server.py) run pytest again inside a network
+# namespace of its own (only a loopback interface), with these set: the server started here
+# listens on every interface of that namespace, so only this machine's tests can reach it.
+MILVUS_URI_ENV = "KHABAR_TEST_MILVUS_URI"
+ISOLATED_ENV = "KHABAR_TEST_ISOLATED_NET"
+# The server requires a token (authorization on, Milvus's default root user), so that a
+# wrong one is tested too.
+MILVUS_TOKEN = "root:Milvus"
+
+
+def _loopback_up() -> None:
+    """Bring up ``lo`` in a new network namespace (it starts down), as `ip link set lo up`."""
+    import fcntl
+    import socket
+    import struct
+
+    get_flags, set_flags, up = 0x8913, 0x8914, 0x1
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        flags = struct.unpack("16sh", fcntl.ioctl(sock, get_flags, struct.pack("16sh", b"lo", 0)))
+        fcntl.ioctl(sock, set_flags, struct.pack("16sh", b"lo", flags[1] | up))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def milvus_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str | None]:
+    """A real Milvus standalone server (the `milvus` package) at $KHABAR_TEST_MILVUS_URI,
+    started for the session, when pytest runs in its isolated namespace; else None."""
+    uri = os.environ.get(MILVUS_URI_ENV)
+    if not uri or os.environ.get(ISOLATED_ENV) != "1":
+        yield None
+        return
+    from milvus import default_server
+
+    _loopback_up()
+    default_server.set_base_dir(str(tmp_path_factory.mktemp("milvus-server")))
+    default_server.listen_port = int(uri.rsplit(":", 1)[1])
+    default_server.config.set("authorization_enabled", True)
+    default_server.start()
+    try:
+        yield uri
+    finally:
+        default_server.stop()

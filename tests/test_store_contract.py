@@ -1,14 +1,17 @@
 """The Store protocol's contract: what search, answer and the service rely on, checked the
 same way for every backend (``store/base.py``). Today's backend is the embedded segment
 store, run here twice: with flat segments only (a small index) and with sealed ones
-(8-bit codes + IVF-PQ, as a large index has), so that both search paths keep the contract.
-A second backend joins by adding itself to ``BACKENDS``.
+(8-bit codes + IVF-PQ, as a large index has), so that both search paths keep the contract;
+and the Milvus backend on a Milvus Lite file and (run by tests/test_milvus_server.py, which
+starts a real Milvus server kept off the network) on a Milvus standalone server.
 
 The vectors are random but fixed per text (the contract does not depend on what they
 mean); retrieval quality is tested with the real models elsewhere."""
 
 from __future__ import annotations
 
+import importlib.util
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -19,6 +22,7 @@ from khabar.errors import ReadOnlyIndexError
 from khabar.store import Filter, PendingArticle, SegmentStore, Store
 from khabar.store.segments import SEALED
 from khabar.text.tokenize import terms
+from tests.conftest import MILVUS_TOKEN
 from tests.test_segments import ENCODER, embed, pending
 
 ARTICLES = 8
@@ -36,10 +40,47 @@ def _segments(seal: int) -> Opener:
     return open_
 
 
+def _milvus_lite(folder: Path, read_only: bool = False) -> Store:
+    from khabar.store.milvus import MilvusStore
+
+    return MilvusStore.open(f"{folder}.db", ENCODER, read_only=read_only)
+
+
+def _milvus_server(folder: Path, read_only: bool = False) -> Store:
+    """The Milvus server of tests/test_milvus_server.py (its address in the environment).
+    Its collections are made once (some 4 s each on Milvus 2.3) and emptied for each test
+    (its folder) when the test first opens the store."""
+    from khabar.store.milvus import MilvusStore
+
+    where = {"prefix": "contract_", "token": MILVUS_TOKEN}
+    store = MilvusStore.open(os.environ[SERVER_ENV], ENCODER, **where)
+    if folder not in _EMPTIED:
+        _EMPTIED.add(folder)
+        for kind, every in (("articles", 'id != ""'), ("chunks", "id >= 0"), ("spans", "id >= 0")):
+            store.client.delete(store.names[kind], filter=every)
+        store.client.delete(store.names["postings"], filter="id >= 0")
+        store.client.delete(store.names["meta"], filter='key like "source:%"')
+        zero = {"key": "terms", "value": "0", "vector": [0.0, 0.0]}
+        store.client.upsert(store.names["meta"], [zero])
+        store.write([])  # its reads wait for those deletes
+    if read_only:
+        store.close()
+        store = MilvusStore.open(os.environ[SERVER_ENV], ENCODER, **where, read_only=True)
+    return store
+
+
+_EMPTIED: set[Path] = set()
+
+
+SERVER_ENV = "KHABAR_TEST_MILVUS_URI"
 BACKENDS: dict[str, Opener] = {
     "segments-flat": _segments(1_000_000),
     "segments-sealed": _segments(25),
 }
+if importlib.util.find_spec("pymilvus") is not None:
+    BACKENDS["milvus-lite"] = _milvus_lite
+if os.environ.get(SERVER_ENV):
+    BACKENDS["milvus-server"] = _milvus_server
 
 
 def article(i: int) -> PendingArticle:

@@ -1,4 +1,5 @@
-"""The ``khabar`` command: add, sync, ask, info, remove, repair, serve, eval, export-model.
+"""The ``khabar`` command: add, sync, ask, info, remove, repair, compact, migrate, serve, eval,
+export-model.
 
 Imports stay light: gradio loads only for ``serve``; tqdm only for ``add``.
 Errors from the library are translated here, once: a message on stderr and exit 2.
@@ -30,6 +31,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help=f"index folder (default {config.SETTINGS['index'].default}; env KHABAR_INDEX)",
     )
+    _store(parser)
     parser.add_argument("--config", metavar="FILE", type=Path, help="TOML file of settings")
     parser.add_argument(
         "--model",
@@ -40,6 +42,16 @@ def _common(parser: argparse.ArgumentParser) -> None:
         "indexing and serving when export_dir holds it; env KHABAR_MODEL)",
     )
     _second_model(parser)
+
+
+def _store(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--store",
+        metavar="STORE",
+        help="where the index lives: 'faiss' (the --index folder; the default), a Milvus Lite "
+        "file (./archive.db) or a Milvus server (http://HOST:19530); env KHABAR_STORE, with "
+        "KHABAR_MILVUS_TOKEN and KHABAR_MILVUS_COLLECTION_PREFIX",
+    )
 
 
 def _second_model(parser: argparse.ArgumentParser) -> None:
@@ -150,6 +162,30 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _common(compact)
 
+    migrate = sub.add_parser(
+        "migrate",
+        help="copy the index to another store (FAISS folder, Milvus Lite file or Milvus "
+        "server), vectors included",
+        description="Copies every article with its paragraphs, sentences and vectors; "
+        "nothing is embedded again and no model is loaded. Interrupted, run it again: it "
+        "copies what the target lacks. The source is --index/--store as for every command.",
+    )
+    _common(migrate)
+    migrate.add_argument(
+        "--to",
+        required=True,
+        metavar="STORE",
+        help="the target: a Milvus Lite file (./archive.db), a Milvus server "
+        "(http://HOST:19530) or 'faiss' with --to-index",
+    )
+    migrate.add_argument("--to-index", metavar="DIR", help="the target folder, with --to faiss")
+    migrate.add_argument(
+        "--to-prefix",
+        metavar="PREFIX",
+        help="collection prefix in the target Milvus (default: milvus_collection_prefix)",
+    )
+    migrate.add_argument("--quiet", action="store_true", help="no progress bar")
+
     ev = sub.add_parser(
         "eval",
         help="measure retrieval quality on SQuAD-format data (e.g. XQuAD)",
@@ -182,6 +218,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--json", action="store_true", help="print one JSON object (a line per questions file)"
     )
     ev.add_argument("--quiet", action="store_true", help="no progress bars")
+    ev.add_argument(
+        "--store",
+        metavar="STORE",
+        help="build the temporary index in this Milvus (a Milvus Lite file.db or "
+        "http://HOST:19530), in collections of its own, removed afterwards (default: a "
+        "temporary folder)",
+    )
     ev.add_argument("--config", metavar="FILE", type=Path, help="TOML file of settings")
     ev.add_argument(
         "--model",
@@ -209,6 +252,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = config.resolve(
             cli={
                 "index": getattr(args, "index", None),
+                "store": getattr(args, "store", None),
                 "model": getattr(args, "model", None),
                 "second_model": getattr(args, "second_model", None),
                 "k": getattr(args, "k", None),
@@ -236,10 +280,11 @@ def _open(
 ) -> Any:
     """The service over the ``index`` setting; only commands that write pass ``create``
     (a mistyped --index of `ask` must not make an empty index there)."""
-    from khabar.service import Khabar, choose_model, second_options
+    from khabar.service import Khabar, choose_model, second_options, store_options
 
     service = Khabar.open(
         settings["index"],
+        **store_options(settings),
         create=create,
         model=choose_model(settings, fast),
         **second_options(settings),
@@ -439,7 +484,13 @@ def _cmd_info(args: argparse.Namespace, settings: dict[str, Any]) -> int:
     print(f"encoder:    {info['encoder']} (dim {info['dim']}, {info['encoder_fingerprint']})")
     print(f"engine:     {info['engine']} (this command's)")
     print(f"format:     {info['format_version']} (khabar {info['khabar_version']})")
-    print(f"store:      {info['store']}, {info['index_type']}, {len(info['segments'])} segments")
+    if info["store"] == "milvus":
+        print(f"store:      Milvus {info['milvus_version']}, {info['index_type']}")
+        print(f"            collections {', '.join(info['collections'].values())}")
+    else:
+        print(
+            f"store:      {info['store']}, {info['index_type']}, {len(info['segments'])} segments"
+        )
     for seg in info["segments"]:
         print(
             f"  {seg['kind']:<7} {seg['name']}  {seg['layout']:<10} {seg['vectors']:>10,} "
@@ -465,6 +516,9 @@ def _size(size: int) -> str:
 def _cmd_compact(args: argparse.Namespace, settings: dict[str, Any]) -> int:
     service = _open(settings)
     done = service.compact()
+    if "milvus" in done:
+        print(f"compacted {service.store.location}: {done['milvus']}")
+        return 0
     before, after = done["segments_before"], done["segments_after"]
     dropped = done["vectors_dropped"]
     print(
@@ -499,6 +553,34 @@ def _cmd_export_model(args: argparse.Namespace, settings: dict[str, Any]) -> int
             f"wrote {path} ({path.stat().st_size / 1e6:.0f} MB): use it with "
             f"--model onnx:{args.folder} (the same vectors as the bundled engine)"
         )
+    return 0
+
+
+def _cmd_migrate(args: argparse.Namespace, settings: dict[str, Any]) -> int:
+    from khabar.service import store_options
+    from khabar.transfer import migrate_index
+
+    target = config.resolve(
+        cli={"store": args.to, "milvus_collection_prefix": args.to_prefix},
+        env={k: v for k, v in os.environ.items() if k != "KHABAR_STORE"},
+        config_file=getattr(args, "config", None),
+    )
+    if not config.is_milvus(target["store"]) and not args.to_index:
+        raise KhabarError("migrate: --to faiss needs --to-index DIR (the target folder)")
+    bar, progress = _progress_bar(args.quiet, "copying")
+    report = migrate_index(
+        Path(settings["index"]),
+        store_options(settings),
+        Path(args.to_index or settings["index"]),
+        store_options(target),
+        progress,
+    )
+    bar.close()
+    where = args.to_index if not config.is_milvus(target["store"]) else target["store"]
+    print(
+        f"copied {len(report.copied)} articles to {where}"
+        + (f"; {len(report.skipped)} were there already" if report.skipped else "")
+    )
     return 0
 
 
@@ -554,6 +636,8 @@ def _cmd_eval(args: argparse.Namespace, settings: dict[str, Any]) -> int:
         on_question=lambda: asking.update(),
         model=choose_model({**settings, "index": ""}, fast=True),
         **second_options(settings),
+        store=settings["store"],
+        token=settings["milvus_token"],
     )
     bar.close()
     asking.close()
@@ -606,6 +690,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace, dict[str, Any]], int]] = {
     "info": _cmd_info,
     "remove": _cmd_remove,
     "repair": _cmd_repair,
+    "migrate": _cmd_migrate,
     "compact": _cmd_compact,
     "export-model": _cmd_export_model,
     "eval": _cmd_eval,

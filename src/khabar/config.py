@@ -69,6 +69,38 @@ def _networks(value: str) -> str:
     return value
 
 
+FAISS = "faiss"
+
+
+def is_milvus(store: str) -> bool:
+    """Whether the ``store`` setting names a Milvus (anything but ``faiss`` or empty)."""
+    return store.strip().lower() not in ("", FAISS)
+
+
+def _store(value: str) -> str:
+    """The ``store`` setting: ``faiss``, a Milvus Lite file (``.db``) or a server address."""
+    address = value.strip()
+    if not is_milvus(address):
+        return FAISS
+    if address.startswith(("http://", "https://")) or address.endswith(".db"):
+        return address
+    raise ValueError(
+        "use 'faiss' (the index folder), a Milvus Lite file ending in .db (e.g. "
+        "./archive.db) or a Milvus server address (http://HOST:19530 or https://…)"
+    )
+
+
+def _prefix(value: str) -> str:
+    """A collection prefix Milvus accepts: letters, digits and _, not starting with a digit."""
+    if (
+        value
+        and not value[0].isdigit()
+        and all(c.isascii() and (c.isalnum() or c == "_") for c in value)
+    ):
+        return value
+    raise ValueError("letters, digits and underscores, not starting with a digit")
+
+
 def _port(value: str) -> int:
     number = int(value)
     if not 0 < number < 65536:
@@ -80,6 +112,22 @@ SETTINGS: dict[str, Setting] = {
     s.name: s
     for s in (
         Setting("index", "./index", "folder of the index"),
+        Setting(
+            "store",
+            "faiss",
+            "where the index lives: 'faiss' (the index folder) or a Milvus: a Milvus Lite file "
+            "ending in .db, or http(s)://HOST:19530 for a Milvus server or cluster (needs the "
+            "milvus extra)",
+            _store,
+        ),
+        Setting("milvus_token", "", "token of a Milvus server that requires one (USER:PASSWORD)"),
+        Setting(
+            "milvus_collection_prefix",
+            "khabar_",
+            "the start of the names of khabar's collections in Milvus (several indexes can "
+            "share one Milvus under different prefixes)",
+            _prefix,
+        ),
         Setting(
             "model",
             "",

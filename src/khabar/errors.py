@@ -77,3 +77,10 @@ class IndexNotFoundError(KhabarError):
     """A command that only reads was pointed at a folder that holds no index."""
 
     code = "no_index"
+
+
+class StoreUnavailableError(KhabarError):
+    """A store that cannot be reached or refuses the call (a Milvus address that does not
+    answer, a token it rejects); the message names the address and the setting."""
+
+    code = "store_unavailable"

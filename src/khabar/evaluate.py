@@ -12,11 +12,13 @@ the start of a gold answer (SQuAD's ``answer_start``, in the passages' file).
 
 from __future__ import annotations
 
+import contextlib
 import json
+import secrets
 import statistics
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,7 @@ from khabar.errors import InputError
 from khabar.records import Article
 from khabar.search import SearchSettings
 from khabar.service import Khabar, Progress, best_articles, chunks_for_articles
+from khabar.store.opening import Place, drop_collections
 
 
 @dataclass(frozen=True)
@@ -192,10 +195,13 @@ def build_index(
     second_model: str | None = None,
     second_weight: float = SECOND_WEIGHT,
     cache_dir: str | None = None,
+    place: Place | None = None,
 ) -> tuple[Khabar, float]:
-    """Index the passages into ``folder``; returns the service and passages per second."""
+    """Index the passages into ``folder`` (or the Milvus ``place`` names: ``store``,
+    ``token``, ``prefix``); returns the service and passages per second."""
     service = Khabar.open(
         folder,
+        **(place or Place(store="faiss", token="", prefix="khabar_")),
         model=model,
         second_model=second_model,
         second_weight=second_weight,
@@ -269,6 +275,15 @@ def evaluate(eval_set: EvalSet, **options: Any) -> EvalRun:
     return evaluate_sets([eval_set], **options)[0]
 
 
+@contextlib.contextmanager
+def _dropped(place: Place) -> Iterator[None]:
+    """Remove a Milvus store's temporary collections afterwards (a folder: nothing to do)."""
+    try:
+        yield
+    finally:
+        drop_collections(**place)
+
+
 def evaluate_sets(
     eval_sets: Sequence[EvalSet],
     k: int = 10,
@@ -278,14 +293,25 @@ def evaluate_sets(
     second_model: str | None = None,
     second_weight: float = SECOND_WEIGHT,
     cache_dir: str | None = None,
+    store: str = "faiss",
+    token: str = "",
 ) -> list[EvalRun]:
     """``evaluate`` for several sets of questions over the same passages (the first set's):
-    one temporary index, built once (building dominates the run), a run for each set."""
+    one temporary index, built once (building dominates the run), a run for each set. With
+    a Milvus ``store`` the index is collections of their own there, dropped afterwards."""
     passages = eval_sets[0]
     runs = []
-    with tempfile.TemporaryDirectory(prefix="khabar-eval-") as tmp:
+    place = Place(store=store, token=token, prefix=f"khabar_eval_{secrets.token_hex(4)}_")
+    with tempfile.TemporaryDirectory(prefix="khabar-eval-") as tmp, _dropped(place):
         service, rate = build_index(
-            passages, Path(tmp) / "index", progress, model, second_model, second_weight, cache_dir
+            passages,
+            Path(tmp) / "index",
+            progress,
+            model,
+            second_model,
+            second_weight,
+            cache_dir,
+            place,
         )
         try:
             for eval_set in eval_sets:

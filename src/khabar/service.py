@@ -29,9 +29,8 @@ from khabar.ingest.url import fetch_article, is_url, read_url
 from khabar.records import Answer, Article, Chunk, public_source
 from khabar.samples import sample_paths
 from khabar.search import ScoredChunk, SearchSettings, search
-from khabar.store import ArticleRow, EncoderInfo, Filter, PendingArticle, SegmentStore, Store
-from khabar.store.index import exists as index_exists
-from khabar.store.index import no_index
+from khabar.store import ArticleRow, EncoderInfo, Filter, PendingArticle, Store
+from khabar.store.opening import Place, missing, open_store, recorded_encoder
 
 MAX_QUESTION_CHARS = 2000
 # Articles are written to the index in groups of about this many chunks, so that a long
@@ -93,21 +92,31 @@ def _quiet_blas() -> None:
     threadpool_limits(limits=1, user_api="blas")
 
 
-def models_of_index(folder: Path) -> tuple[str, str]:
-    """The ``model`` and ``second_model`` settings that reopen ``folder`` with the encoders
+def models_of_index(folder: Path, **place: str) -> tuple[str, str]:
+    """The ``model`` and ``second_model`` settings that reopen the index (``folder``, or the
+    Milvus store that ``place`` names: ``store``, ``token``, ``prefix``) with the encoders
     that built it: for a new index the bundled model and ``use``; ``none`` as the second
     for an index built by the first model alone (as every index built before the second
     model was)."""
     from khabar.embed.base import BUNDLED, SECOND_NONE, SECOND_USE
     from khabar.embed.paired import split_name
-    from khabar.store.manifest import MANIFEST_NAME, Manifest
 
-    if not (folder / MANIFEST_NAME).exists():
+    name = recorded_encoder(folder, **place)
+    if name is None:
         return BUNDLED, SECOND_USE
-    encoder, second = split_name(Manifest.load(folder).encoder)
+    encoder, second = split_name(name)
     prefix = "sentence-transformers:"
     model = encoder[len(prefix) :] if encoder.startswith(prefix) else BUNDLED
     return model, SECOND_NONE if second is None else SECOND_USE
+
+
+def store_options(settings: Mapping[str, Any]) -> Place:
+    """Where the index lives, as ``Khabar.open`` (and ``models_of_index``) take it."""
+    return Place(
+        store=str(settings.get("store") or "faiss"),
+        token=str(settings.get("milvus_token") or ""),
+        prefix=str(settings.get("milvus_collection_prefix") or "khabar_"),
+    )
 
 
 def second_options(settings: Mapping[str, Any]) -> dict[str, Any]:
@@ -145,7 +154,8 @@ def choose_model(settings: Mapping[str, Any], fast: bool) -> str | None:
     if settings["model"]:
         return str(settings["model"])
     index = str(settings["index"])
-    if fast and (not index or models_of_index(Path(index))[0] == BUNDLED):
+    place = store_options(settings)
+    if fast and (not index or models_of_index(Path(index), **place)[0] == BUNDLED):
         return fast_model(settings["export_dir"], build=settings["fast_engine"])
     return None
 
@@ -192,6 +202,9 @@ class Khabar:
         second_weight: float = SECOND_WEIGHT,
         cache_dir: str | None = None,
         create: bool = True,
+        store: str = "faiss",
+        token: str = "",
+        prefix: str = "khabar_",
     ) -> Khabar:
         """Open the index folder ``index`` (created if missing when ``create``; else a
         missing index is an IndexNotFoundError) with the encoder named ``model`` and
@@ -200,29 +213,35 @@ class Khabar:
 
         ``rebuild_damaged`` rebuilds damaged vector files from the stored text (`khabar
         repair`); without it a damaged file is an IndexFormatError saying so. ``cache_dir``
-        keeps files derived from the bundled models (the ``cache_dir`` setting)."""
+        keeps files derived from the bundled models (the ``cache_dir`` setting).
+
+        ``store`` (the ``store`` setting) puts the index in a Milvus instead of the folder:
+        a Milvus Lite file or a server's address, with its ``token`` and the ``prefix`` of
+        khabar's collection names there."""
         _quiet_blas()
         folder = Path(index)
-        if not create and not index_exists(folder):
-            raise no_index(folder)  # before the encoder loads: a typo should not cost seconds
+        place = Place(store=store, token=token, prefix=prefix)
+        if not create and (error := missing(folder, **place)) is not None:
+            raise error  # before the encoder loads: a typo should not cost seconds
         if encoder is None:
-            own = ("", "") if model and second_model else models_of_index(folder)
+            own = ("", "") if model and second_model else models_of_index(folder, **place)
             encoder = load_encoder(
                 model or own[0], second_model or own[1], second_weight, cache_dir
             )
         enc = encoder
         info = EncoderInfo(enc.name, enc.fingerprint, enc.dim)
-        store = SegmentStore.open(
+        opened = open_store(
             folder,
             info,
             enc.embed_passages,
             __version__,
+            **place,
             rebuild_damaged=rebuild_damaged,
             build_settings={"max_chars": max_chars},
             create=create,
         )
         return cls(
-            store,
+            opened,
             enc,
             max_chars=max_chars,
             max_file_bytes=max_file_bytes,

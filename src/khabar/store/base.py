@@ -40,6 +40,14 @@ class PendingArticle:
     chunks: Sequence[Chunk]
     chunk_vectors: Matrix
     span_vectors: Matrix  # one row per span, chunks in order
+    # the article's content hash when it is not its text's (an article copied from another
+    # index, whose text is its chunks: `khabar migrate`)
+    stored_hash: str = ""
+
+    @property
+    def content_hash(self) -> str:
+        """The hash the index records of the article (``khabar sync`` compares it)."""
+        return self.stored_hash or self.article.content_hash
 
 
 @dataclass(frozen=True)

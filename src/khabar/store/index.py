@@ -313,7 +313,9 @@ class SegmentStore:
             chunk_vectors: list[Matrix] = []
             span_vectors: list[Matrix] = []
             for pending in add:
-                ids, spans = self.db.insert_article(pending.article, pending.chunks)
+                ids, spans = self.db.insert_article(
+                    pending.article, pending.chunks, pending.content_hash
+                )
                 chunk_ids += ids
                 span_ids += [i for chunk in spans for i in chunk]
                 chunk_vectors.append(pending.chunk_vectors)

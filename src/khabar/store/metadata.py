@@ -348,7 +348,7 @@ class MetadataStore:
 
     # -- writes (inside begin/commit) ----------------------------------------
     def insert_article(
-        self, article: Article, chunks: Sequence[Chunk]
+        self, article: Article, chunks: Sequence[Chunk], content_hash: str = ""
     ) -> tuple[list[int], list[list[int]]]:
         """Insert an article with its chunks and spans; returns chunk ids and span ids per chunk."""
         self._db.execute(
@@ -360,7 +360,7 @@ class MetadataStore:
                 article.source,
                 article.url,
                 article.published,
-                article.content_hash,
+                content_hash or article.content_hash,
                 article.origin,
                 article.author,
             ),

@@ -1,0 +1,762 @@
+"""The Milvus backend of the Store protocol: everything in Milvus, nothing on a server's disk.
+
+One client (``milvus_client.py``, the only module that imports ``pymilvus``, the ``milvus``
+extra) talks the same way to a Milvus Lite file (``./archive.db``), a Milvus standalone
+server and a cluster (``http://HOST:19530``). Five collections share a prefix (the
+``milvus_collection_prefix`` setting):
+
+- ``meta``: the format, the encoder that built the store, the distinct sources and the
+  terms counted over all chunks (BM25's average chunk length);
+- ``articles``: one row per article, its citation fields as JSON: the row is written
+  *last*, so it is the mark that the article is whole;
+- ``chunks`` and ``spans``: the paragraphs' and sentences' text, offsets, vectors and the
+  fields a filter needs (article id, source, publication date), so that a filter is an
+  expression Milvus applies inside the search;
+- ``postings``: khabar's own lexical leg, one row per (term, chunk): the terms are
+  khabar's (Arabic-normalised, lightly stemmed), as the embedded store indexes them.
+  Milvus 2.3 has no BM25 of its own; a posting's 2-dimensional vector holds its term's
+  share of the chunk's BM25, so that a search with the filter ``term == t`` gives a term's
+  best chunks, which are then scored exactly from their stored terms (``lexical.py``).
+
+Several khabar servers share one Milvus: every row id is an article's random key and the
+row's place in it (``milvus_expr.py``), so no counter lives on any server. Reads use
+Milvus's Session consistency: a server sees its own writes at once and the others' within
+about a second (Strong reads cost some 250 ms each on Milvus 2.3).
+
+An article is written as: any old rows of its id deleted (its article row first), its
+chunks, spans and postings inserted, then its article row. Every search drops the rows of
+articles without a row, so an add killed midway leaves nothing visible and the next add of
+the article replaces what it left.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from khabar.errors import (
+    EncoderMismatchError,
+    IndexFormatError,
+    IndexNotFoundError,
+    IndexWriteError,
+    ReadOnlyIndexError,
+    StoreUnavailableError,
+)
+from khabar.store import lexical
+from khabar.store.base import (
+    EncoderInfo,
+    Filter,
+    Ids,
+    Matrix,
+    PendingArticle,
+    Scores,
+    nothing_held,
+)
+from khabar.store.metadata import ArticleRow, StoredChunk, StoredSpan
+from khabar.store.milvus_client import (
+    BATCH,
+    CONSISTENCY,
+    KINDS,
+    WINDOW,
+    Guarded,
+    connect,
+    create_collections,
+    release,
+)
+from khabar.store.milvus_expr import (
+    CHUNK_BITS,
+    article_rows,
+    both,
+    check_sizes,
+    chunk_id,
+    filter_expression,
+    int_list,
+    literal,
+    new_key,
+    str_list,
+    term_key,
+)
+from khabar.text.tokenize import terms as terms_of
+
+FORMAT = 1
+DF_SECONDS = 60.0  # how long a term's chunk count is kept (news terms recur)
+STRONG_SECONDS = 1.0  # after a write, how long this store's reads wait for its deletes
+
+
+class MilvusStore:
+    """The Store protocol over one Milvus (Lite file, standalone server or cluster)."""
+
+    def __init__(
+        self,
+        client: Any,
+        address: str,
+        version: str,
+        prefix: str,
+        info: EncoderInfo,
+        read_only: bool,
+    ) -> None:
+        self.location = address
+        self.rebuilt: list[str] = []
+        self.notes: list[str] = []
+        self.read_only = read_only
+        self.server_version = version
+        self.info = info
+        self.prefix = prefix
+        self.client = Guarded(client, address)
+        self.names = {kind: prefix + kind for kind in KINDS}
+        # What one question reads more than once, kept until the next refresh (the service
+        # refreshes before every question) or write: articles (whole ones have a row) with
+        # their keys, chunks read (with their neighbours, for an answer's context), BM25's
+        # totals. A term's chunk count is kept DF_SECONDS.
+        self._rows: dict[str, tuple[ArticleRow, int] | None] = {}
+        self._chunk_rows: dict[int, dict[str, Any]] = {}
+        self._totals: tuple[int, int] | None = None
+        self._df: dict[str, tuple[float, int]] = {}
+        self._lock = threading.Lock()
+        self._strong_until = 0.0
+        self._closed = False
+        self._writing = False
+
+    def _level(self) -> str:
+        """The consistency of a read: Session, but Strong for a moment after this store
+        deleted rows (Milvus 2.3 does not make a session wait for its own deletes)."""
+        if self._writing or time.monotonic() >= self._strong_until:
+            return CONSISTENCY  # a write's own reads need no more (deletes are idempotent)
+        return "Strong"
+
+    # -- opening ------------------------------------------------------------
+    @classmethod
+    def open(
+        cls,
+        address: str,
+        info: EncoderInfo,
+        *,
+        token: str = "",
+        prefix: str = "khabar_",
+        read_only: bool = False,
+        create: bool = True,
+        khabar_version: str = "",
+    ) -> MilvusStore:
+        """Open (or, with ``create``, make) the khabar collections under ``prefix`` at
+        ``address``. The encoder must be the one that built them (EncoderMismatchError), the
+        format not newer than this khabar's (IndexFormatError); a missing store without
+        ``create`` is an IndexNotFoundError."""
+        client, version = connect(address, token)
+        store = cls(client, address, version, prefix, info, read_only)
+        recorded = store.recorded()
+        if recorded is None:
+            if not create or read_only:
+                raise IndexNotFoundError(
+                    f"{address}: no khabar store with the collection prefix {prefix!r} here; "
+                    f"check --store (KHABAR_STORE) and milvus_collection_prefix, or create it "
+                    f"with `khabar add PATH --store {address}`"
+                )
+            store._create(khabar_version)
+        else:
+            store._check(recorded)
+            store._load()
+        return store
+
+    def recorded(self) -> dict[str, Any] | None:
+        """What the meta collection records (format, encoder), or None without one."""
+        if not self.client.has_collection(self.names["meta"]):
+            return None
+        self.client.load_collection(self.names["meta"])
+        rows = self.client.query(
+            self.names["meta"],
+            filter='key in ["format", "encoder", "khabar"]',
+            output_fields=["key", "value"],
+            consistency_level=self._level(),
+        )
+        found = {str(r["key"]): str(r["value"]) for r in rows}
+        if "format" not in found:
+            return None
+        return {
+            "format": int(found["format"]),
+            "encoder": json.loads(found.get("encoder", "{}")),
+            "khabar": found.get("khabar", ""),
+        }
+
+    def _check(self, recorded: dict[str, Any]) -> None:
+        if recorded["format"] > FORMAT:
+            raise IndexFormatError(
+                f"{self.location}: the store under prefix {self.prefix!r} was written by a "
+                f"newer khabar ({recorded['khabar'] or 'format ' + str(recorded['format'])}); "
+                "upgrade khabar to use it"
+            )
+        encoder = recorded["encoder"]
+        if (encoder.get("name"), encoder.get("fingerprint"), encoder.get("dim")) != (
+            self.info.name,
+            self.info.fingerprint,
+            self.info.dim,
+        ):
+            raise EncoderMismatchError(
+                f"{self.location}: the store under prefix {self.prefix!r} was built with "
+                f"{encoder.get('name')} (dim {encoder.get('dim')}), not {self.info.name} "
+                f"(dim {self.info.dim}); open it with the model that built it, or choose "
+                "another milvus_collection_prefix for a new store"
+            )
+
+    def _create(self, khabar_version: str) -> None:
+        create_collections(self.client, self.names, self.info.dim, self.server_version)
+        encoder = {"name": self.info.name, "fingerprint": self.info.fingerprint}
+        encoder["dim"] = self.info.dim  # type: ignore[assignment]
+        self._set_meta({"encoder": json.dumps(encoder), "khabar": khabar_version, "terms": "0"})
+        self._set_meta({"format": str(FORMAT)})  # the mark that the store is whole
+
+    def _load(self) -> None:
+        for kind in KINDS:
+            self.client.load_collection(self.names[kind])
+
+    # -- writing ------------------------------------------------------------
+    def check_writable(self, what: str = "changed") -> None:
+        """A ReadOnlyIndexError when this store was opened for questions only."""
+        if self.read_only:
+            raise ReadOnlyIndexError(
+                f"{self.location}: opened read-only; it cannot be {what} from this process"
+            )
+
+    def write(self, add: Sequence[PendingArticle], remove: Sequence[str] = ()) -> None:
+        """Remove articles and add others; each article lands whole or not at all (Milvus
+        has no transaction over several rows, so a batch is not one step)."""
+        self.check_writable()
+        with self._lock:
+            self._writing = True
+            try:
+                for article_id in remove:
+                    self._delete(article_id)
+                for pending in add:
+                    self._insert(pending)
+            finally:
+                self._writing = False
+                self.refresh()
+                self._strong_until = time.monotonic() + STRONG_SECONDS
+
+    def _delete(self, article_id: str) -> None:
+        """Remove an article's row (it stops being searchable), then its other rows, by
+        primary key (Milvus deletes by another field only after a query of its own, some
+        250 ms on Milvus 2.3). Rows are inserted chunks first and deleted chunks last, so
+        an article with no chunk row has no other rows either."""
+        old = self.article(article_id)
+        if old is not None:
+            self.client.delete(self.names["articles"], ids=[article_id])
+            self._rows.pop(article_id, None)
+        condition = f"article_id == {literal(article_id)}"
+        if old is not None or self._all("chunks", condition, ["id"], 1):
+            for kind in ("postings", "spans", "chunks"):
+                ids = [int(r["id"]) for r in self._all(kind, condition, ["id"])]
+                for first in range(0, len(ids), BATCH):
+                    self.client.delete(self.names[kind], ids=ids[first : first + BATCH])
+        if old is not None:
+            self._forget_source(old.source)
+
+    def _insert(self, pending: PendingArticle) -> None:
+        article = pending.article
+        check_sizes(article.id, len(pending.chunks), len(pending.span_vectors))
+        self._delete(article.id)
+        key = self._free_key()
+        chunk_terms = [terms_of(c.embed_text) for c in pending.chunks]
+        average = self._average_terms(sum(map(len, chunk_terms)), len(chunk_terms))
+        chunk_rows, span_rows, posting_rows = article_rows(pending, key, chunk_terms, average)
+        try:
+            for kind, rows in (
+                ("chunks", chunk_rows),
+                ("spans", span_rows),
+                ("postings", posting_rows),
+            ):
+                for start in range(0, len(rows), BATCH):
+                    self.client.insert(self.names[kind], rows[start : start + BATCH])
+            row = ArticleRow(
+                article.id,
+                article.title,
+                article.source,
+                article.url,
+                article.published,
+                pending.content_hash,
+                time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                len({c.paragraph for c in pending.chunks}),
+                article.origin,
+                article.author,
+            )
+            self._add_terms(sum(map(len, chunk_terms)))
+            self._set_meta({"source:" + article.source: "1"})
+            self.client.insert(  # the mark: from here on the article is searchable
+                self.names["articles"],
+                [
+                    {
+                        "id": article.id,
+                        "source": article.source,
+                        "published": article.published or "",
+                        "url": article.url or "",
+                        "seq": time.time_ns(),
+                        "key": key,
+                        "row": json.dumps(asdict(row), ensure_ascii=False),
+                        "vector": [0.0, 0.0],
+                    }
+                ],
+            )
+        except StoreUnavailableError as exc:
+            raise IndexWriteError(
+                f"{article.id}: not added ({exc}); it is not searchable, and the next add of "
+                "it replaces what was written"
+            ) from exc
+
+    def _free_key(self) -> int:
+        while True:
+            key = new_key()
+            low, high = chunk_id(key, 0), chunk_id(key + 1, 0)
+            if not self._all("chunks", f"id >= {low} and id < {high}", ["id"], 1):
+                return key
+
+    def _average_terms(self, adding: int, chunks: int) -> float:
+        total, count = self._term_totals()
+        return max((total + adding) / max(count + chunks, 1), 1.0)
+
+    def _term_totals(self) -> tuple[int, int]:
+        if self._totals is None:
+            self._totals = int(self._meta("terms") or 0), self._count("chunks")
+        return self._totals
+
+    def _add_terms(self, terms: int) -> None:
+        # Read, add, write: two servers adding at once may lose one count; that changes
+        # BM25's average chunk length a little, never which chunks match.
+        self._set_meta({"terms": str(int(self._meta("terms") or 0) + terms)})
+
+    def _forget_source(self, source: str) -> None:
+        if not self._all("articles", f"source == {literal(source)}", ["id"], 1):
+            self.client.delete(self.names["meta"], ids=["source:" + source])
+
+    def _meta(self, key: str) -> str | None:
+        rows = self.client.query(
+            self.names["meta"],
+            filter=f"key == {literal(key)}",
+            output_fields=["value"],
+            consistency_level=self._level(),
+        )
+        return str(rows[0]["value"]) if rows else None
+
+    def _set_meta(self, values: dict[str, str]) -> None:
+        self.client.upsert(
+            self.names["meta"],
+            [{"key": k, "value": v, "vector": [0.0, 0.0]} for k, v in values.items()],
+        )
+
+    def sweep(self) -> None:
+        """Remove the rows of articles that have no article row (adds cut short), noting
+        in ``rebuilt`` what was removed (`khabar repair`)."""
+        self.check_writable("repaired")
+        with self._lock:
+            owners = {str(r["article_id"]) for r in self._all("chunks", "", ["article_id"])}
+            left = sorted(owners - self._whole(owners))
+            for article_id in left:
+                self._delete(article_id)
+        if left:
+            self.rebuilt.append(
+                f"removed the rows of {len(left)} articles whose add was cut short "
+                f"({', '.join(left[:5])}{', …' if len(left) > 5 else ''}); add them again"
+            )
+
+    def compact(self) -> dict[str, Any]:
+        """Ask Milvus to compact every collection (drop deleted rows, merge segments)."""
+        self.check_writable("compacted")
+        for kind in KINDS:
+            self.client.compact(self.names[kind])
+        count = {"chunks": 0, "spans": 0}
+        return {
+            "merges": 0,
+            "segments_before": count,
+            "segments_after": count,
+            "vectors_dropped": count,
+            "milvus": "compaction requested for " + ", ".join(self.names.values()),
+        }
+
+    # -- freshness and life -------------------------------------------------
+    def refresh(self) -> None:
+        """Forget what was cached of the store (other servers write to it too)."""
+        self._rows = {}
+        self._chunk_rows = {}
+        self._totals = None
+
+    def reading(self) -> contextlib.AbstractContextManager[None]:
+        """Nothing to hold: Milvus serves reads beside writes."""
+        return nothing_held()
+
+    def close(self) -> None:
+        """Close the client (and, for the last store of a Milvus Lite file in this process,
+        its server thread and lock)."""
+        if not self._closed:
+            self._closed = True
+            release(self.client._client, self.location)
+
+    # -- dense legs ---------------------------------------------------------
+    def _where(self, where: Filter | None, id_field: str = "article_id") -> str | None:
+        if where is None or where.empty:
+            return ""
+        return filter_expression(where, self.sources() if where.source else (), id_field=id_field)
+
+    def _search(
+        self, kind: str, query: Matrix, k: int, where: Filter | None, fields: list[str]
+    ) -> list[dict[str, Any]]:
+        expression = self._where(where)
+        if expression is None or k <= 0:
+            return []
+        vector = np.asarray(query, dtype=np.float32).reshape(-1).tolist()
+        limit = min(k, WINDOW)
+        hits = self.client.search(
+            self.names[kind],
+            [vector],
+            limit=limit,
+            filter=expression,
+            output_fields=["article_id", *fields],
+            search_params={"metric_type": "IP", "params": {"ef": max(limit, 128)}},
+            consistency_level=self._level(),
+        )[0]
+        rows = [{"id": int(h["id"]), "score": float(h["distance"]), **h["entity"]} for h in hits]
+        whole = self._whole({str(r["article_id"]) for r in rows})
+        return [r for r in rows if r["article_id"] in whole]
+
+    def _whole(self, article_ids: set[str]) -> set[str]:
+        """Which of ``article_ids`` have their article row (are wholly written)."""
+        return {a for a, found in self._keyed(sorted(article_ids)).items() if found}
+
+    def search_chunks(
+        self, query: Matrix, k: int, where: Filter | None = None
+    ) -> tuple[Ids, Scores]:
+        """The best chunks by inner product, within ``where`` (a Milvus expression)."""
+        rows = self._search("chunks", query, k, where, [])
+        return _ids(r["id"] for r in rows), np.asarray([r["score"] for r in rows], dtype=np.float64)
+
+    def search_spans(self, query: Matrix, k: int, where: Filter | None = None) -> tuple[Ids, Ids]:
+        """The best spans and their chunks, within ``where``."""
+        rows = self._search("spans", query, k, where, ["chunk_id"])
+        return _ids(r["id"] for r in rows), _ids(r["chunk_id"] for r in rows)
+
+    def chunk_vectors(self, ids: Ids) -> tuple[Ids, Matrix]:
+        """The chunk ids of ``ids`` that exist, in their order, and their vectors."""
+        return self._vectors("chunks", ids)
+
+    def span_vectors(self, ids: Ids) -> tuple[Ids, Matrix]:
+        """The same for span ids."""
+        return self._vectors("spans", ids)
+
+    def _vectors(self, kind: str, ids: Ids) -> tuple[Ids, Matrix]:
+        found = {int(r["id"]): r["vector"] for r in self._by_ids(kind, ids, ["vector"])}
+        order = [i for i in (int(x) for x in ids) if i in found]
+        vectors = np.asarray([found[i] for i in order], dtype=np.float32)
+        return _ids(order), vectors.reshape(len(order), self.info.dim)
+
+    def _by_ids(self, kind: str, ids: Sequence[int] | Ids, fields: list[str]) -> list[Any]:
+        wanted = [int(i) for i in ids]
+        out: list[Any] = []
+        for start in range(0, len(wanted), BATCH):
+            out.extend(
+                self.client.query(
+                    self.names[kind],
+                    filter=f"id in {int_list(wanted[start : start + BATCH])}",
+                    output_fields=fields,
+                    consistency_level=self._level(),
+                )
+            )
+        return out
+
+    # -- lexical leg --------------------------------------------------------
+    def lexical_top(self, terms: Sequence[str], k: int, where: Filter) -> tuple[Ids, Scores]:
+        """The ``k`` chunks with the best BM25 for ``terms`` within ``where``: each rare term
+        proposes its best chunks (a search of its postings), all are scored exactly."""
+        expression = self._where(where)
+        frequencies = self._frequencies(terms)
+        if expression is None or not frequencies or k <= 0:
+            return _ids([]), np.empty(0)
+        found: set[int] = set()
+        for term in lexical.proposing_terms(frequencies):
+            hits = self.client.search(
+                self.names["postings"],
+                [[1.0, 0.0]],
+                limit=min(max(k, lexical.TERM_DEPTH), WINDOW),
+                filter=both(f"term == {literal(term_key(term))}", expression),
+                output_fields=["chunk_id", "article_id"],
+                consistency_level=self._level(),
+            )[0]
+            whole = self._whole({str(h["entity"]["article_id"]) for h in hits})
+            found.update(
+                int(h["entity"]["chunk_id"]) for h in hits if h["entity"]["article_id"] in whole
+            )
+        ids = _ids(sorted(found))
+        scores = self._bm25(frequencies, ids)
+        order = np.lexsort((ids, -scores))[:k]
+        order = order[scores[order] > 0]
+        return ids[order], scores[order]
+
+    def lexical_scores(self, terms: Sequence[str], ids: Ids) -> Scores:
+        """BM25 of each of ``ids`` for ``terms`` (0 where none occurs)."""
+        return self._bm25(self._frequencies(terms), ids)
+
+    def _bm25(self, frequencies: dict[str, int], ids: Ids) -> Scores:
+        out = np.zeros(len(ids))
+        total, chunks = self._term_totals()
+        if not frequencies or not len(ids) or not chunks:
+            return out
+        weights = lexical.idfs(frequencies, chunks)
+        average = max(total / chunks, 1e-9)
+        joined = {int(r["id"]): str(r["terms"]) for r in self._by_ids("chunks", ids, ["terms"])}
+        for i, cid in enumerate(ids.tolist()):
+            if cid in joined:
+                out[i] = lexical.bm25_of(joined[cid], weights, average)
+        return out
+
+    def _frequencies(self, terms: Sequence[str]) -> dict[str, int]:
+        """Each term's chunk count (its postings), kept for DF_SECONDS."""
+        now = time.monotonic()
+        out: dict[str, int] = {}
+        for term in dict.fromkeys(t for t in terms if t):
+            known = self._df.get(term)
+            if known is None or now - known[0] > DF_SECONDS:
+                known = (now, self._count("postings", f"term == {literal(term_key(term))}"))
+                self._df[term] = known
+            if known[1]:
+                out[term] = known[1]
+        return out
+
+    def _count(self, kind: str, expression: str = "") -> int:
+        rows = self.client.query(
+            self.names[kind],
+            filter=expression,
+            output_fields=["count(*)"],
+            consistency_level=self._level(),
+        )
+        return int(rows[0]["count(*)"]) if rows else 0
+
+    # -- metadata -----------------------------------------------------------
+    def _articles_where(self, expression: str, limit: int | None = None) -> list[ArticleRow]:
+        rows = self._all("articles", expression, ["row", "seq"], limit)
+        rows.sort(key=lambda r: int(r["seq"]))
+        return [ArticleRow(**json.loads(r["row"])) for r in rows]
+
+    def _all(
+        self, kind: str, expression: str, fields: list[str], limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Every row meeting ``expression`` (at most ``limit``), in one query when they fit
+        Milvus's window, else through an iterator."""
+        window = WINDOW if limit is None else min(limit, WINDOW)
+        rows = list(
+            self.client.query(
+                self.names[kind],
+                filter=expression,
+                output_fields=fields,
+                limit=window,
+                consistency_level=self._level(),
+            )
+        )
+        if len(rows) < window or len(rows) == limit:
+            return rows
+        iterator = self.client.query_iterator(
+            self.names[kind],
+            filter=expression,
+            output_fields=fields,
+            batch_size=4_000,
+            limit=-1 if limit is None else limit,
+        )
+        out: list[dict[str, Any]] = []
+        try:
+            while batch := iterator.next():
+                out.extend(batch)
+        finally:
+            iterator.close()
+        return out
+
+    def article(self, article_id: str) -> ArticleRow | None:
+        """One article, or None."""
+        found = self._keyed([article_id]).get(article_id)
+        return None if found is None else found[0]
+
+    def _keyed(self, article_ids: Sequence[str]) -> dict[str, tuple[ArticleRow, int] | None]:
+        """Articles with their keys, by id (None: no such article), read once per refresh."""
+        missing = sorted({a for a in article_ids if a not in self._rows})
+        for first in range(0, len(missing), BATCH):
+            batch = missing[first : first + BATCH]
+            rows = self._all("articles", f"id in {str_list(batch)}", ["id", "row", "key"])
+            for a in batch:
+                self._rows[a] = None
+            for r in rows:
+                self._rows[str(r["id"])] = ArticleRow(**json.loads(r["row"])), int(r["key"])
+        return {a: self._rows[a] for a in article_ids}
+
+    def article_by_url(self, url: str) -> ArticleRow | None:
+        """The article with this URL, or None."""
+        rows = self._articles_where(f"url == {literal(url)}", 1)
+        return rows[0] if rows else None
+
+    def articles(self) -> list[ArticleRow]:
+        """Every article, in the order they were added."""
+        return self._articles_where("")
+
+    def sources(self) -> list[str]:
+        """The distinct sources, sorted."""
+        rows = self._all("meta", 'key like "source:%"', ["key"])
+        return sorted(str(r["key"])[len("source:") :] for r in rows)
+
+    def counts(self) -> tuple[int, int, int]:
+        """(articles, chunks, spans), as Milvus counts them."""
+        return self._count("articles"), self._count("chunks"), self._count("spans")
+
+    def count_matching(self, where: Filter) -> int:
+        """How many articles ``where`` lets through."""
+        expression = self._where(where, id_field="id")
+        return 0 if expression is None else self._count("articles", expression)
+
+    def chunk_ids_matching(self, where: Filter, limit: int) -> Ids | None:
+        """Every chunk id ``where`` lets through, or None when there are more than ``limit``."""
+        expression = self._where(where)
+        if expression is None:
+            return _ids([])
+        rows = self._all("chunks", expression, ["id", "article_id"], limit + 1)
+        if len(rows) > limit:
+            return None
+        whole = self._whole({str(r["article_id"]) for r in rows})
+        return _ids(sorted(int(r["id"]) for r in rows if r["article_id"] in whole))
+
+    def keep_matching(self, ids: Ids, where: Filter) -> Ids:
+        """The chunk ids of ``ids`` that exist and ``where`` lets through, in order."""
+        expression = self._where(where)
+        if expression is None:
+            return _ids([])
+        wanted = [int(i) for i in ids]
+        kept: set[int] = set()
+        for start in range(0, len(wanted), BATCH):
+            condition = both(f"id in {int_list(wanted[start : start + BATCH])}", expression)
+            kept.update(int(r["id"]) for r in self._all("chunks", condition or "", ["id"], BATCH))
+        return _ids(i for i in wanted if i in kept)
+
+    def chunk_ids_of(self, article_ids: Sequence[str]) -> Ids:
+        """The chunk ids of the given articles, article by article, in order."""
+        out: list[int] = []
+        for start in range(0, len(article_ids), BATCH):
+            batch = list(article_ids[start : start + BATCH])
+            rows = self._all("chunks", f"article_id in {str_list(batch)}", ["id", "article_id"])
+            place = {a: i for i, a in enumerate(batch)}
+            rows.sort(key=lambda r: (place[str(r["article_id"])], int(r["id"])))
+            out.extend(int(r["id"]) for r in rows)
+        return _ids(out)
+
+    def chunks(self, ids: Sequence[int]) -> dict[int, StoredChunk]:
+        """Chunks by id, with their article's citation fields (unknown ids left out). The
+        chunks beside them are read in the same query and kept until the next refresh: an
+        answer shows each passage's neighbours (``chunk_at``)."""
+        wanted = [int(i) for i in ids]
+        missing = [i for i in wanted if i not in self._chunk_rows]
+        if missing:
+            around = sorted({n for i in missing for n in (i - 1, i, i + 1) if n >= 0})
+            fields = ["id", "article_id", "ordinal", "paragraph", "section", "text"]
+            for r in self._by_ids("chunks", around, fields):
+                self._chunk_rows[int(r["id"])] = r
+            for i in around:
+                self._chunk_rows.setdefault(i, {})
+        rows = [self._chunk_rows[i] for i in wanted if self._chunk_rows[i]]
+        articles = self._keyed(sorted({str(r["article_id"]) for r in rows}))
+        found: dict[int, StoredChunk] = {}
+        for r in rows:
+            owner = articles.get(str(r["article_id"]))
+            if owner is None:
+                continue  # an article being written or removed
+            found[int(r["id"])] = StoredChunk(
+                int(r["id"]),
+                owner[0].id,
+                int(r["ordinal"]),
+                int(r["paragraph"]),
+                str(r["section"]) or None,
+                str(r["text"]),
+                owner[0].title,
+                owner[0].source,
+                owner[0].url,
+                owner[0].published,
+                owner[0].author,
+            )
+        return found
+
+    def chunk_at(self, article_id: str, ordinal: int) -> StoredChunk | None:
+        """The chunk of ``article_id`` at position ``ordinal``, or None (found by its id:
+        the article's key and the ordinal)."""
+        owner = self._keyed([article_id]).get(article_id)
+        if owner is None or not 0 <= ordinal < 1 << CHUNK_BITS:
+            return None
+        return self.chunks([chunk_id(owner[1], ordinal)]).get(chunk_id(owner[1], ordinal))
+
+    def _spans_rows(self, chunk_ids: Sequence[int]) -> list[dict[str, Any]]:
+        wanted = [int(i) for i in chunk_ids]
+        place = {c: i for i, c in enumerate(wanted)}
+        rows: list[dict[str, Any]] = []
+        for start in range(0, len(wanted), BATCH):
+            rows.extend(
+                self._all(
+                    "spans",
+                    f"chunk_id in {int_list(wanted[start : start + BATCH])}",
+                    ["id", "chunk_id", "start", "end", "kind"],
+                )
+            )
+        rows.sort(key=lambda r: (place[int(r["chunk_id"])], int(r["id"])))
+        return rows
+
+    def spans_of_chunks(self, ids: Sequence[int]) -> list[StoredSpan]:
+        """Every span of the given chunks, chunk by chunk, in order."""
+        return [
+            StoredSpan(int(r["id"]), int(r["chunk_id"]), int(r["start"]), int(r["end"]), r["kind"])
+            for r in self._spans_rows(ids)
+        ]
+
+    def span_table(self, chunk_ids: Sequence[int]) -> Ids:
+        """Rows (span id, chunk id, is_sentence) of every span of the given chunks."""
+        rows = [
+            (int(r["id"]), int(r["chunk_id"]), int(r["kind"] == "sentence"))
+            for r in self._spans_rows(chunk_ids)
+        ]
+        return np.asarray(rows, dtype=np.int64).reshape(-1, 3)
+
+    def describe(self) -> dict[str, Any]:
+        """What the store is: Milvus's address and version, its collections and index."""
+        lite = self.server_version.startswith("milvus_lite")
+        size = 0
+        if lite:  # a Milvus Lite "file" is a folder
+            with contextlib.suppress(OSError):
+                size = sum(p.stat().st_size for p in Path(self.location).rglob("*") if p.is_file())
+        return {
+            "store": "milvus",
+            "milvus_version": self.server_version,
+            "collections": dict(self.names),
+            "encoder": self.info.name,
+            "encoder_fingerprint": self.info.fingerprint,
+            "dim": self.info.dim,
+            "format_version": FORMAT,
+            "index_type": "FLAT (Milvus Lite)" if lite else "HNSW (M 16, efConstruction 200)",
+            "segments": [],
+            "size_bytes": size,
+            "read_only": self.read_only,
+        }
+
+
+def recorded_encoder_info(
+    address: str, token: str = "", prefix: str = "khabar_"
+) -> EncoderInfo | None:
+    """The encoder a khabar store under ``prefix`` at ``address`` records (None: no store
+    there)."""
+    client, version = connect(address, token)
+    try:
+        unknown = EncoderInfo("", "", 0)
+        recorded = MilvusStore(client, address, version, prefix, unknown, True).recorded()
+    finally:
+        release(client, address)
+    if recorded is None:
+        return None
+    encoder = recorded["encoder"]
+    return EncoderInfo(str(encoder["name"]), str(encoder["fingerprint"]), int(encoder["dim"]))
+
+
+def _ids(values: Any) -> Ids:
+    return np.fromiter((int(v) for v in values), dtype=np.int64)
