@@ -21,7 +21,8 @@ def main() -> int:
         from khabar.service import Khabar, choose_model, second_options, store_options
         from khabar.web import serve
 
-        print(f"khabar: opening {settings['index']} (loading the models)…", flush=True)
+        where = settings["index"] if not config.is_milvus(settings["store"]) else settings["store"]
+        print(f"khabar: opening {where} (loading the models)…", flush=True)
         service = Khabar.open(
             settings["index"],
             **store_options(settings),
@@ -30,7 +31,7 @@ def main() -> int:
         )
         report = service.ensure_samples()
         if report is not None:
-            print(f"built {settings['index']} from the bundled sample ({report.seconds:.1f}s)")
+            print(f"built {where} from the bundled sample ({report.seconds:.1f}s)")
         serve(
             service,
             host=settings["host"],

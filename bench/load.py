@@ -14,6 +14,11 @@ the same instant.
 Run: python bench/load.py [--seconds 30] [--engine onnx|bundled]; writes
 bench/results/load.json (the ONNX engine, the server's default) or load-bundled.json (the
 bundled engine, `fast_engine = false`).
+
+Scaling out: python bench/load.py --store http://127.0.0.1:19530 --servers 2 runs that many
+`khabar serve` processes over one Milvus (the index copied there with `khabar migrate`,
+collections under the prefix ``bench_load_``); each client asks one of them (client i the
+server i mod N) and the article is added through the first. Writes load-milvus.json.
 """
 
 from __future__ import annotations
@@ -152,23 +157,30 @@ async def add_articles_meanwhile(http: httpx.AsyncClient, until: float) -> int:
     return added
 
 
-async def run(url: str, n: int, seconds: float, think: bool, pool: list[str]) -> dict[str, Any]:
+async def run(
+    urls: list[str], n: int, seconds: float, think: bool, pool: list[str]
+) -> dict[str, Any]:
     limits = httpx.Limits(max_connections=n + 2, max_keepalive_connections=n + 2)
-    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as http:
-        await http.post("/api/ask", json={"question": "warm up"})
+    https = [httpx.AsyncClient(base_url=url, timeout=60, limits=limits) for url in urls]
+    try:
+        for http in https:
+            await http.post("/api/ask", json={"question": "warm up"})
         latencies: list[float] = []
         errors: list[str] = []
         until = time.monotonic() + seconds
         started = time.perf_counter()
-        writer = asyncio.create_task(add_articles_meanwhile(http, until))
+        writer = asyncio.create_task(add_articles_meanwhile(https[0], until))
         await asyncio.gather(
             *(
-                client(http, pool, until, think, random.Random(i), latencies, errors)
-                for i in range(n)
+                client(https[i % len(https)], pool, until, think, rng, latencies, errors)
+                for i, rng in ((i, random.Random(i)) for i in range(n))
             )
         )
         adds = await writer
         elapsed = time.perf_counter() - started
+    finally:
+        for http in https:
+            await http.aclose()
     return {
         "clients": n,
         "think_time": "0.5-1.5 s" if think else "none (closed loop)",
@@ -193,10 +205,11 @@ def main() -> None:
         help="the server's engine: onnx (the default; built in bench/.cache/engine before the "
         "server starts answering) or bundled",
     )
+    parser.add_argument("--store", default="faiss", help="faiss, or a Milvus server address")
+    parser.add_argument("--servers", type=int, default=1, help="khabar servers (with --store)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="khabar-load-"))
     folder = work / "index"
-    port = free_port()
     env = {**os.environ, "KHABAR_API_TOKEN": TOKEN, "KHABAR_INDEX": str(folder)}
     if args.engine == "onnx":
         env["KHABAR_EXPORT_DIR"] = str(HERE / ".cache" / "engine")
@@ -204,43 +217,61 @@ def main() -> None:
     else:
         env["KHABAR_MODEL"] = "bundled"
     prepare_index(folder, env)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "khabar.cli", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
+    if args.store != "faiss":
+        from khabar.store.opening import drop_collections
+
+        drop_collections(args.store, "", "bench_load_")
+        command = [sys.executable, "-m", "khabar.cli", "migrate", "--index", str(folder)]
+        subprocess.run([*command, "--to", args.store, "--to-prefix", "bench_load_"], check=True)
+        env.update(KHABAR_STORE=args.store, KHABAR_MILVUS_COLLECTION_PREFIX="bench_load_")
+    ports = [free_port() for _ in range(args.servers)]
+    servers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "khabar.cli", "serve", "--port", str(port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        for port in ports
+    ]
+    urls = [f"http://127.0.0.1:{port}" for port in ports]
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(url + "/api/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise RuntimeError("the server did not start")
-            time.sleep(0.5)
-        engine = httpx.get(url + "/api/health", timeout=5).json()["engine"]
-        print(f"server engine: {engine}", flush=True)
+        deadline = time.monotonic() + 240
+        for url, server in zip(urls, servers, strict=True):
+            while True:
+                try:
+                    if httpx.get(url + "/api/health", timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise RuntimeError("a server did not start")
+                time.sleep(0.5)
+        engine = httpx.get(urls[0] + "/api/health", timeout=5).json()["engine"]
+        print(f"server engine: {engine}; {len(urls)} servers; store {args.store}", flush=True)
         pool = questions()
         rows = []
         for n, think in ((1, True), (10, True), (50, True), (10, False)):
-            row = asyncio.run(run(url, n, args.seconds, think, pool))
+            row = asyncio.run(run(urls, n, args.seconds, think, pool))
             rows.append(row)
             print(json.dumps(row, ensure_ascii=False))
     finally:
-        server.send_signal(signal.SIGINT)
-        server.wait(timeout=30)
+        for server in servers:
+            server.send_signal(signal.SIGINT)
+        for server in servers:
+            server.wait(timeout=30)
         shutil.rmtree(work, ignore_errors=True)
     out = HERE / "results" / ("load.json" if args.engine == "onnx" else "load-bundled.json")
+    if args.store != "faiss":
+        out = HERE / "results" / "load-milvus.json"
     out.write_text(
         json.dumps(
             {
                 "date": time.strftime("%Y-%m-%d"),
                 "seconds": args.seconds,
                 "engine": engine,
+                "store": args.store,
+                "servers": args.servers,
                 "rows": rows,
             },
             indent=2,

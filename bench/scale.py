@@ -8,6 +8,11 @@ paragraphs of real Arabic sentences (XQuAD's Arabic passages, shuffled); questio
 the lexical leg are XQuAD's Arabic questions. Nothing here measures retrieval quality.
 
     python bench/scale.py --steps 10000,100000,300000,1000000
+    python bench/scale.py --store http://127.0.0.1:19530 --steps 2000,10000,50000
+    python bench/scale.py --store ./scale.db --steps 2000,10000
+
+With ``--store`` the index is the Milvus store (collections under the prefix
+``bench_scale_``, dropped first): the same steps, as far as each goes on this machine.
 """
 
 from __future__ import annotations
@@ -29,7 +34,8 @@ import numpy as np
 from khabar.chunk import chunk_article
 from khabar.ingest import article_from_text
 from khabar.search import SearchSettings, search
-from khabar.store import EncoderInfo, Filter, PendingArticle, SegmentStore
+from khabar.store import EncoderInfo, Filter, PendingArticle, SegmentStore, Store
+from khabar.store.opening import drop_collections, open_store
 from khabar.text.split import split_sentences
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -88,7 +94,23 @@ class Articles:
         return PendingArticle(article, chunks, self._unit(len(chunks)), self._unit(spans))
 
 
-def cold_ask(folder: Path, question: str) -> dict[str, float]:
+PREFIX = "bench_scale_"
+
+
+def where_flags(folder: Path, store: str) -> list[str]:
+    """The command-line flags that name the bench's index."""
+    return ["--index", str(folder)] if store == "faiss" else ["--store", store]
+
+
+def open_index(folder: Path, info: EncoderInfo, store: str) -> Store:
+    """The bench's index: the segment store in ``folder``, or the Milvus store."""
+    zeros = lambda t: np.zeros((len(t), DIM), np.float32)  # noqa: E731 - never embeds
+    if store == "faiss":
+        return SegmentStore.open(folder, info, zeros, "bench")
+    return open_store(folder, info, zeros, "bench", store=store, prefix=PREFIX)
+
+
+def cold_ask(folder: Path, question: str, store: str = "faiss") -> dict[str, float]:
     """A real `khabar ask` in a new process (real question embedding, bundled engine), and
     its peak resident memory: VmHWM, which (unlike ru_maxrss, which execve carries over from
     the parent) is the new process's own, mapped vector-file pages included."""
@@ -105,8 +127,7 @@ def cold_ask(folder: Path, question: str) -> dict[str, float]:
             ),
             "ask",
             question,
-            "--index",
-            str(folder),
+            *where_flags(folder, store),
             "-k",
             "5",
             "--json",
@@ -114,6 +135,7 @@ def cold_ask(folder: Path, question: str) -> dict[str, float]:
         capture_output=True,
         text=True,
         check=False,
+        env={**__import__("os").environ, "KHABAR_MILVUS_COLLECTION_PREFIX": PREFIX},
     )
     seconds = time.perf_counter() - started
     kb = next(
@@ -134,7 +156,8 @@ def memory():
     field = lambda name: int(status.split(name + ":")[1].split()[0]) / 1e6
     return field("RssAnon"), field("RssFile"), field("VmHWM")
 
-service = Khabar.open(sys.argv[1])
+store = sys.argv[3]
+service = Khabar.open(sys.argv[1], store=store, prefix=sys.argv[4], create=False)
 questions = json.loads(sys.argv[2])
 peak_anon = peak_file = 0.0
 for question in questions:
@@ -146,12 +169,12 @@ print(json.dumps({"anon_gb": round(peak_anon, 2), "file_gb": round(peak_file, 2)
 """
 
 
-def serving_memory(folder: Path, questions: list[str]) -> dict[str, float]:
+def serving_memory(folder: Path, questions: list[str], store: str = "faiss") -> dict[str, float]:
     """Peak memory of a process that opens the index with the real encoder and answers
     ``questions``: private (anonymous) memory, and pages of the memory-mapped vector files
     (clean page cache that the kernel can drop; it grows with the pages questions touch)."""
     done = subprocess.run(
-        [sys.executable, "-c", SERVE, str(folder), json.dumps(questions)],
+        [sys.executable, "-c", SERVE, str(folder), json.dumps(questions), store, PREFIX],
         capture_output=True,
         text=True,
         check=False,
@@ -167,7 +190,7 @@ def serving_memory(folder: Path, questions: list[str]) -> dict[str, float]:
     }
 
 
-def measure(store: SegmentStore, articles: Articles, questions: list[str]) -> dict[str, object]:
+def measure(store: Store, articles: Articles, questions: list[str]) -> dict[str, object]:
     rng = np.random.default_rng(3)
     settings = SearchSettings()
     times = []
@@ -212,7 +235,15 @@ def main() -> None:
         action="store_true",
         help="measure the index already in --folder (no growing); adds a step to --out",
     )
+    parser.add_argument(
+        "--store",
+        default="faiss",
+        help="faiss (the default: --folder), or a Milvus: a Lite file.db or http://HOST:PORT",
+    )
     args = parser.parse_args()
+    if args.store != "faiss" and args.out == parser.get_default("out"):
+        kind = "lite" if args.store.endswith(".db") else "server"
+        args.out = ROOT / "bench" / "results" / f"scale-milvus-{kind}.json"
     import shutil
 
     sentences, questions = sentences_and_questions()
@@ -222,10 +253,13 @@ def main() -> None:
         measure_existing(args, info, sentences, questions)
         return
     shutil.rmtree(args.folder, ignore_errors=True)
-    store = SegmentStore.open(args.folder, info, lambda t: np.zeros((len(t), DIM)), "bench")
+    if args.store != "faiss":
+        drop_collections(args.store, "", PREFIX)
+    store = open_index(args.folder, info, args.store)
     articles = Articles(sentences)
     results: dict[str, object] = {
         "what": "store costs only; STAND-IN ENCODER (random unit vectors, dim 896)",
+        "store": store.describe().get("milvus_version", "faiss"),
         "date": date.today().isoformat(),
         "machine": f"{platform.machine()}, {len(__import__('os').sched_getaffinity(0))} cores, "
         f"Python {platform.python_version()}",
@@ -251,14 +285,15 @@ def main() -> None:
         step["bulk_paragraphs_per_s"] = round(bulk, 1)
         step.update(measure(store, articles, questions))
         paragraphs = store.counts()[1]
-        step.update(cold_ask(args.folder, questions[0]))
-        step.update(serving_memory(args.folder, questions[:200]))
-        size = store.size_on_disk()
-        step["disk_per_paragraph_kb"] = round(size / paragraphs / 1000, 2)
-        step["segments"] = {
-            k: [(s.record.layout, s.count) for s in c.segments]
-            for k, c in store.collections.items()
-        }
+        step.update(cold_ask(args.folder, questions[0], args.store))
+        step.update(serving_memory(args.folder, questions[:200], args.store))
+        size = int(store.describe()["size_bytes"])  # 0: a server's (not on this disk)
+        step["disk_per_paragraph_kb"] = round(size / paragraphs / 1000, 2) if size else None
+        if isinstance(store, SegmentStore):
+            step["segments"] = {
+                k: [(s.record.layout, s.count) for s in c.segments]
+                for k, c in store.collections.items()
+            }
         step["writer_peak_rss_gb"] = round(  # the bench process: it writes and searches
             resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6, 2
         )
