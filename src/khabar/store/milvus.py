@@ -35,6 +35,7 @@ import contextlib
 import json
 import threading
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -89,6 +90,7 @@ from khabar.text.tokenize import terms as terms_of
 FORMAT = 1
 DF_SECONDS = 60.0  # how long a term's chunk count is kept (news terms recur)
 STRONG_SECONDS = 1.0  # after a write, how long this store's reads wait for its deletes
+POSTING_FIELDS = ["chunk_id", "article_id"]
 
 
 class MilvusStore:
@@ -118,6 +120,7 @@ class MilvusStore:
         # totals. A term's chunk count is kept DF_SECONDS.
         self._rows: dict[str, tuple[ArticleRow, int] | None] = {}
         self._chunk_rows: dict[int, dict[str, Any]] = {}
+        self._span_rows: dict[int, list[dict[str, Any]]] = {}
         self._totals: tuple[int, int] | None = None
         self._df: dict[str, tuple[float, int]] = {}
         self._lock = threading.Lock()
@@ -383,6 +386,7 @@ class MilvusStore:
         """Forget what was cached of the store (other servers write to it too)."""
         self._rows = {}
         self._chunk_rows = {}
+        self._span_rows = {}
         self._totals = None
 
     def reading(self) -> contextlib.AbstractContextManager[None]:
@@ -470,26 +474,34 @@ class MilvusStore:
     # -- lexical leg --------------------------------------------------------
     def lexical_top(self, terms: Sequence[str], k: int, where: Filter) -> tuple[Ids, Scores]:
         """The ``k`` chunks with the best BM25 for ``terms`` within ``where``: each rare term
-        proposes its best chunks (a search of its postings), all are scored exactly."""
+        proposes its best chunks, all are scored exactly. The terms with no more postings
+        than a term proposes give all of theirs in one query; each other term's best come
+        from a search of its postings (by their BM25 share)."""
         expression = self._where(where)
         frequencies = self._frequencies(terms)
         if expression is None or not frequencies or k <= 0:
             return _ids([]), np.empty(0)
-        found: set[int] = set()
-        for term in lexical.proposing_terms(frequencies):
+        depth = min(max(k, lexical.TERM_DEPTH), WINDOW)
+        proposing = lexical.proposing_terms(frequencies)
+        few = [t for t in proposing if frequencies[t] <= depth]
+        rows: list[dict[str, Any]] = []
+        if few and sum(frequencies[t] for t in few) < WINDOW:
+            named = f"term in {str_list(term_key(t) for t in few)}"
+            rows = self._all("postings", both(named, expression) or "", POSTING_FIELDS, WINDOW)
+        if len(rows) >= WINDOW:  # more postings than counted a minute ago: term by term
+            rows, few = [], []
+        for term in (t for t in proposing if t not in few):
             hits = self.client.search(
                 self.names["postings"],
                 [[1.0, 0.0]],
-                limit=min(max(k, lexical.TERM_DEPTH), WINDOW),
+                limit=depth,
                 filter=both(f"term == {literal(term_key(term))}", expression),
-                output_fields=["chunk_id", "article_id"],
+                output_fields=POSTING_FIELDS,
                 consistency_level=self._level(),
             )[0]
-            whole = self._whole({str(h["entity"]["article_id"]) for h in hits})
-            found.update(
-                int(h["entity"]["chunk_id"]) for h in hits if h["entity"]["article_id"] in whole
-            )
-        ids = _ids(sorted(found))
+            rows.extend(h["entity"] for h in hits)
+        whole = self._whole({str(r["article_id"]) for r in rows})
+        ids = _ids(sorted({int(r["chunk_id"]) for r in rows if r["article_id"] in whole}))
         scores = self._bm25(frequencies, ids)
         order = np.lexsort((ids, -scores))[:k]
         order = order[scores[order] > 0]
@@ -513,17 +525,22 @@ class MilvusStore:
         return out
 
     def _frequencies(self, terms: Sequence[str]) -> dict[str, int]:
-        """Each term's chunk count (its postings), kept for DF_SECONDS."""
+        """Each term's chunk count (its postings), kept for DF_SECONDS: counted in one query
+        of the terms' postings when they fit Milvus's window, else term by term."""
         now = time.monotonic()
-        out: dict[str, int] = {}
-        for term in dict.fromkeys(t for t in terms if t):
-            known = self._df.get(term)
-            if known is None or now - known[0] > DF_SECONDS:
-                known = (now, self._count("postings", f"term == {literal(term_key(term))}"))
-                self._df[term] = known
-            if known[1]:
-                out[term] = known[1]
-        return out
+        unique = list(dict.fromkeys(t for t in terms if t))
+        stale = [t for t in unique if t not in self._df or now - self._df[t][0] > DF_SECONDS]
+        if stale:
+            keys = [term_key(t) for t in stale]
+            rows = self._all("postings", f"term in {str_list(keys)}", ["term"], WINDOW)
+            if len(rows) < WINDOW:
+                counted = Counter(str(r["term"]) for r in rows)
+                found = {t: counted[term_key(t)] for t in stale}
+            else:
+                pairs = zip(stale, keys, strict=True)
+                found = {t: self._count("postings", f"term == {literal(k)}") for t, k in pairs}
+            self._df.update({t: (now, n) for t, n in found.items()})
+        return {t: self._df[t][1] for t in unique if self._df[t][1]}
 
     def _count(self, kind: str, expression: str = "") -> int:
         rows = self.client.query(
@@ -690,19 +707,21 @@ class MilvusStore:
         return self.chunks([chunk_id(owner[1], ordinal)]).get(chunk_id(owner[1], ordinal))
 
     def _spans_rows(self, chunk_ids: Sequence[int]) -> list[dict[str, Any]]:
+        """The span rows of the given chunks, chunk by chunk, in order (kept until the next
+        refresh: a question reads the candidates' spans, then its answer's)."""
         wanted = [int(i) for i in chunk_ids]
-        place = {c: i for i, c in enumerate(wanted)}
-        rows: list[dict[str, Any]] = []
-        for start in range(0, len(wanted), BATCH):
-            rows.extend(
-                self._all(
-                    "spans",
-                    f"chunk_id in {int_list(wanted[start : start + BATCH])}",
-                    ["id", "chunk_id", "start", "end", "kind"],
-                )
-            )
-        rows.sort(key=lambda r: (place[int(r["chunk_id"])], int(r["id"])))
-        return rows
+        missing = sorted({c for c in wanted if c not in self._span_rows})
+        for start in range(0, len(missing), BATCH):
+            batch = missing[start : start + BATCH]
+            for c in batch:
+                self._span_rows[c] = []
+            for r in self._all(
+                "spans",
+                f"chunk_id in {int_list(batch)}",
+                ["id", "chunk_id", "start", "end", "kind"],
+            ):
+                self._span_rows[int(r["chunk_id"])].append(r)
+        return [r for c in dict.fromkeys(wanted) for r in sorted(self._span_rows[c], key=_id)]
 
     def spans_of_chunks(self, ids: Sequence[int]) -> list[StoredSpan]:
         """Every span of the given chunks, chunk by chunk, in order."""
@@ -756,6 +775,10 @@ def recorded_encoder_info(
         return None
     encoder = recorded["encoder"]
     return EncoderInfo(str(encoder["name"]), str(encoder["fingerprint"]), int(encoder["dim"]))
+
+
+def _id(row: dict[str, Any]) -> int:
+    return int(row["id"])
 
 
 def _ids(values: Any) -> Ids:
