@@ -91,6 +91,7 @@ FORMAT = 1
 DF_SECONDS = 60.0  # how long a term's chunk count is kept (news terms recur)
 STRONG_SECONDS = 1.0  # after a write, how long this store's reads wait for its deletes
 POSTING_FIELDS = ["chunk_id", "article_id"]
+COUNT_WINDOW = 2_048  # postings a question's terms are counted from in one query, at most
 
 
 class MilvusStore:
@@ -526,14 +527,15 @@ class MilvusStore:
 
     def _frequencies(self, terms: Sequence[str]) -> dict[str, int]:
         """Each term's chunk count (its postings), kept for DF_SECONDS: counted in one query
-        of the terms' postings when they fit Milvus's window, else term by term."""
+        of the terms' postings when there are fewer than COUNT_WINDOW, else term by term
+        (Milvus counts; reading a large archive's postings of common words would not pay)."""
         now = time.monotonic()
         unique = list(dict.fromkeys(t for t in terms if t))
         stale = [t for t in unique if t not in self._df or now - self._df[t][0] > DF_SECONDS]
         if stale:
             keys = [term_key(t) for t in stale]
-            rows = self._all("postings", f"term in {str_list(keys)}", ["term"], WINDOW)
-            if len(rows) < WINDOW:
+            rows = self._all("postings", f"term in {str_list(keys)}", ["term"], COUNT_WINDOW)
+            if len(rows) < COUNT_WINDOW:
                 counted = Counter(str(r["term"]) for r in rows)
                 found = {t: counted[term_key(t)] for t in stale}
             else:
