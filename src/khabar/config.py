@@ -70,6 +70,7 @@ def _networks(value: str) -> str:
 
 
 FAISS = "faiss"
+DEFAULT_PREFIX = "khabar_"  # the milvus_collection_prefix setting's default
 
 
 def is_milvus(store: str) -> bool:
@@ -123,7 +124,7 @@ SETTINGS: dict[str, Setting] = {
         Setting("milvus_token", "", "token of a Milvus server that requires one (USER:PASSWORD)"),
         Setting(
             "milvus_collection_prefix",
-            "khabar_",
+            DEFAULT_PREFIX,
             "the start of the names of khabar's collections in Milvus (several indexes can "
             "share one Milvus under different prefixes)",
             _prefix,

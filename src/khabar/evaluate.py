@@ -30,7 +30,7 @@ from khabar.embed.base import SECOND_WEIGHT
 from khabar.errors import InputError
 from khabar.records import Article
 from khabar.search import SearchSettings
-from khabar.service import Khabar, Progress, best_articles, chunks_for_articles
+from khabar.service import Khabar, Progress, best_articles, chunks_for_articles, store_options
 from khabar.store.opening import Place, drop_collections
 
 
@@ -201,7 +201,7 @@ def build_index(
     ``token``, ``prefix``); returns the service and passages per second."""
     service = Khabar.open(
         folder,
-        **(place or Place(store="faiss", token="", prefix="khabar_")),
+        **(place or store_options({})),
         model=model,
         second_model=second_model,
         second_weight=second_weight,

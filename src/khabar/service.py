@@ -18,6 +18,7 @@ import numpy as np
 from khabar import __version__
 from khabar.answer import AnswerSettings, build_answer
 from khabar.chunk import DEFAULT_MAX_CHARS, chunk_article
+from khabar.config import DEFAULT_PREFIX, FAISS
 from khabar.embed import Encoder, load_encoder
 from khabar.embed.base import SECOND_WEIGHT, Vectors
 from khabar.embed.paired import JOIN, PairedEncoder
@@ -30,7 +31,7 @@ from khabar.records import Answer, Article, Chunk, public_source
 from khabar.samples import sample_paths
 from khabar.search import ScoredChunk, SearchSettings, search
 from khabar.store import ArticleRow, EncoderInfo, Filter, PendingArticle, Store
-from khabar.store.opening import Place, missing, open_store, recorded_encoder
+from khabar.store.opening import Place, find, no_index_error, open_store
 
 MAX_QUESTION_CHARS = 2000
 # Articles are written to the index in groups of about this many chunks, so that a long
@@ -95,13 +96,17 @@ def _quiet_blas() -> None:
 def models_of_index(folder: Path, **place: str) -> tuple[str, str]:
     """The ``model`` and ``second_model`` settings that reopen the index (``folder``, or the
     Milvus store that ``place`` names: ``store``, ``token``, ``prefix``) with the encoders
-    that built it: for a new index the bundled model and ``use``; ``none`` as the second
-    for an index built by the first model alone (as every index built before the second
-    model was)."""
+    that built it (``models_of_encoder``)."""
+    return models_of_encoder(find(folder, **place)[1])
+
+
+def models_of_encoder(name: str | None) -> tuple[str, str]:
+    """The ``model`` and ``second_model`` settings of the encoder an index records: for a
+    new index (None) the bundled model and ``use``; ``none`` as the second for an index
+    built by the first model alone (as every index built before the second model was)."""
     from khabar.embed.base import BUNDLED, SECOND_NONE, SECOND_USE
     from khabar.embed.paired import split_name
 
-    name = recorded_encoder(folder, **place)
     if name is None:
         return BUNDLED, SECOND_USE
     encoder, second = split_name(name)
@@ -113,9 +118,9 @@ def models_of_index(folder: Path, **place: str) -> tuple[str, str]:
 def store_options(settings: Mapping[str, Any]) -> Place:
     """Where the index lives, as ``Khabar.open`` (and ``models_of_index``) take it."""
     return Place(
-        store=str(settings.get("store") or "faiss"),
+        store=str(settings.get("store") or FAISS),
         token=str(settings.get("milvus_token") or ""),
-        prefix=str(settings.get("milvus_collection_prefix") or "khabar_"),
+        prefix=str(settings.get("milvus_collection_prefix") or DEFAULT_PREFIX),
     )
 
 
@@ -202,9 +207,9 @@ class Khabar:
         second_weight: float = SECOND_WEIGHT,
         cache_dir: str | None = None,
         create: bool = True,
-        store: str = "faiss",
+        store: str = FAISS,
         token: str = "",
-        prefix: str = "khabar_",
+        prefix: str = DEFAULT_PREFIX,
     ) -> Khabar:
         """Open the index folder ``index`` (created if missing when ``create``; else a
         missing index is an IndexNotFoundError) with the encoder named ``model`` and
@@ -221,10 +226,12 @@ class Khabar:
         _quiet_blas()
         folder = Path(index)
         place = Place(store=store, token=token, prefix=prefix)
-        if not create and (error := missing(folder, **place)) is not None:
-            raise error  # before the encoder loads: a typo should not cost seconds
+        there, recorded = find(folder, **place)  # one read of the store for both
+        if not create and not there:
+            raise no_index_error(folder, **place)  # before the encoder loads: a typo should
+            # not cost seconds
         if encoder is None:
-            own = ("", "") if model and second_model else models_of_index(folder, **place)
+            own = ("", "") if model and second_model else models_of_encoder(recorded)
             encoder = load_encoder(
                 model or own[0], second_model or own[1], second_weight, cache_dir
             )

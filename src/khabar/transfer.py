@@ -10,7 +10,7 @@ from khabar import __version__
 from khabar.errors import ConfigError, IndexFormatError
 from khabar.store.base import Matrix
 from khabar.store.copy import CopyReport, copy_articles
-from khabar.store.opening import Place, missing, open_store, recorded_info
+from khabar.store.opening import Place, no_index_error, open_store, recorded_info
 
 
 def _no_embedding(texts: Sequence[str]) -> Matrix:
@@ -38,9 +38,7 @@ def migrate_index(
         raise ConfigError("migrate: the target is the index itself; give another --to")
     info = recorded_info(index, **place)
     if info is None:
-        error = missing(index, **place)
-        assert error is not None
-        raise error
+        raise no_index_error(index, **place)
     source = open_store(index, info, _no_embedding, __version__, **place, create=False)
     try:
         target = open_store(to_index, info, _no_embedding, __version__, **to, create=True)

@@ -85,7 +85,8 @@ class Store(Protocol):
         """A ReadOnlyIndexError saying the index cannot be ``what``, when it is read-only."""
 
     def write(self, add: Sequence[PendingArticle], remove: Sequence[str] = ()) -> None:
-        """Remove articles and add others in one step: all of it lands, or none of it."""
+        """Remove articles and add others in one step: all of it lands, or none of it. An
+        added article replaces the one with its id, if any."""
 
     def compact(self) -> dict[str, Any]:
         """Merge segments and drop removed vectors now; returns what was done."""

@@ -72,8 +72,7 @@ def copy_articles(
 
     def flush() -> None:
         if group:
-            there = [p.article.id for p in group if target.article(p.article.id) is not None]
-            target.write(group, remove=there)
+            target.write(group)  # replacing an older copy of an article
             report.copied.extend(p.article.id for p in group)
             group.clear()
 

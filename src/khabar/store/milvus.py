@@ -43,6 +43,7 @@ from typing import Any
 
 import numpy as np
 
+from khabar.config import DEFAULT_PREFIX
 from khabar.errors import (
     EncoderMismatchError,
     IndexFormatError,
@@ -144,7 +145,7 @@ class MilvusStore:
         info: EncoderInfo,
         *,
         token: str = "",
-        prefix: str = "khabar_",
+        prefix: str = DEFAULT_PREFIX,
         read_only: bool = False,
         create: bool = True,
         khabar_version: str = "",
@@ -174,12 +175,7 @@ class MilvusStore:
         if not self.client.has_collection(self.names["meta"]):
             return None
         self.client.load_collection(self.names["meta"])
-        rows = self.client.query(
-            self.names["meta"],
-            filter='key in ["format", "encoder", "khabar"]',
-            output_fields=["key", "value"],
-            consistency_level=self._level(),
-        )
+        rows = self._all("meta", 'key in ["format", "encoder", "khabar"]', ["key", "value"])
         found = {str(r["key"]): str(r["value"]) for r in rows}
         if "format" not in found:
             return None
@@ -290,8 +286,10 @@ class MilvusStore:
                 article.origin,
                 article.author,
             )
-            self._add_terms(sum(map(len, chunk_terms)))
-            self._set_meta({"source:" + article.source: "1"})
+            # Read, add, write: two servers adding at once may lose one count; that changes
+            # BM25's average chunk length a little, never which chunks match.
+            terms = int(self._meta("terms") or 0) + sum(map(len, chunk_terms))
+            self._set_meta({"terms": str(terms), "source:" + article.source: "1"})
             self.client.insert(  # the mark: from here on the article is searchable
                 self.names["articles"],
                 [
@@ -329,22 +327,12 @@ class MilvusStore:
             self._totals = int(self._meta("terms") or 0), self._count("chunks")
         return self._totals
 
-    def _add_terms(self, terms: int) -> None:
-        # Read, add, write: two servers adding at once may lose one count; that changes
-        # BM25's average chunk length a little, never which chunks match.
-        self._set_meta({"terms": str(int(self._meta("terms") or 0) + terms)})
-
     def _forget_source(self, source: str) -> None:
         if not self._all("articles", f"source == {literal(source)}", ["id"], 1):
             self.client.delete(self.names["meta"], ids=["source:" + source])
 
     def _meta(self, key: str) -> str | None:
-        rows = self.client.query(
-            self.names["meta"],
-            filter=f"key == {literal(key)}",
-            output_fields=["value"],
-            consistency_level=self._level(),
-        )
+        rows = self._all("meta", f"key == {literal(key)}", ["value"], 1)
         return str(rows[0]["value"]) if rows else None
 
     def _set_meta(self, values: dict[str, str]) -> None:
@@ -373,14 +361,7 @@ class MilvusStore:
         self.check_writable("compacted")
         for kind in KINDS:
             self.client.compact(self.names[kind])
-        count = {"chunks": 0, "spans": 0}
-        return {
-            "merges": 0,
-            "segments_before": count,
-            "segments_after": count,
-            "vectors_dropped": count,
-            "milvus": "compaction requested for " + ", ".join(self.names.values()),
-        }
+        return {"milvus": "compaction requested for " + ", ".join(self.names.values())}
 
     # -- freshness and life -------------------------------------------------
     def refresh(self) -> None:
@@ -459,17 +440,23 @@ class MilvusStore:
         return _ids(order), vectors.reshape(len(order), self.info.dim)
 
     def _by_ids(self, kind: str, ids: Sequence[int] | Ids, fields: list[str]) -> list[Any]:
-        wanted = [int(i) for i in ids]
-        out: list[Any] = []
-        for start in range(0, len(wanted), BATCH):
-            out.extend(
-                self.client.query(
-                    self.names[kind],
-                    filter=f"id in {int_list(wanted[start : start + BATCH])}",
-                    output_fields=fields,
-                    consistency_level=self._level(),
-                )
-            )
+        return self._rows_in(kind, "id", [int(i) for i in ids], fields)
+
+    def _rows_in(
+        self,
+        kind: str,
+        field: str,
+        values: Sequence[int] | Sequence[str],
+        fields: list[str],
+        also: str = "",
+    ) -> list[dict[str, Any]]:
+        """The rows whose ``field`` is one of ``values`` (and that meet ``also``), asking
+        for BATCH values at a time."""
+        quoted = str_list if values and isinstance(values[0], str) else int_list
+        out: list[dict[str, Any]] = []
+        for start in range(0, len(values), BATCH):
+            named = f"{field} in {quoted(values[start : start + BATCH])}"  # type: ignore[arg-type]
+            out.extend(self._all(kind, both(named, also) or named, fields))
         return out
 
     # -- lexical leg --------------------------------------------------------
@@ -599,13 +586,9 @@ class MilvusStore:
     def _keyed(self, article_ids: Sequence[str]) -> dict[str, tuple[ArticleRow, int] | None]:
         """Articles with their keys, by id (None: no such article), read once per refresh."""
         missing = sorted({a for a in article_ids if a not in self._rows})
-        for first in range(0, len(missing), BATCH):
-            batch = missing[first : first + BATCH]
-            rows = self._all("articles", f"id in {str_list(batch)}", ["id", "row", "key"])
-            for a in batch:
-                self._rows[a] = None
-            for r in rows:
-                self._rows[str(r["id"])] = ArticleRow(**json.loads(r["row"])), int(r["key"])
+        self._rows.update(dict.fromkeys(missing))
+        for r in self._rows_in("articles", "id", missing, ["id", "row", "key"]):
+            self._rows[str(r["id"])] = ArticleRow(**json.loads(r["row"])), int(r["key"])
         return {a: self._rows[a] for a in article_ids}
 
     def article_by_url(self, url: str) -> ArticleRow | None:
@@ -648,22 +631,16 @@ class MilvusStore:
         if expression is None:
             return _ids([])
         wanted = [int(i) for i in ids]
-        kept: set[int] = set()
-        for start in range(0, len(wanted), BATCH):
-            condition = both(f"id in {int_list(wanted[start : start + BATCH])}", expression)
-            kept.update(int(r["id"]) for r in self._all("chunks", condition or "", ["id"], BATCH))
+        kept = {_id(r) for r in self._rows_in("chunks", "id", wanted, ["id"], expression)}
         return _ids(i for i in wanted if i in kept)
 
     def chunk_ids_of(self, article_ids: Sequence[str]) -> Ids:
         """The chunk ids of the given articles, article by article, in order."""
-        out: list[int] = []
-        for start in range(0, len(article_ids), BATCH):
-            batch = list(article_ids[start : start + BATCH])
-            rows = self._all("chunks", f"article_id in {str_list(batch)}", ["id", "article_id"])
-            place = {a: i for i, a in enumerate(batch)}
-            rows.sort(key=lambda r: (place[str(r["article_id"])], int(r["id"])))
-            out.extend(int(r["id"]) for r in rows)
-        return _ids(out)
+        wanted = list(article_ids)
+        place = {a: i for i, a in enumerate(wanted)}
+        rows = self._rows_in("chunks", "article_id", wanted, ["id", "article_id"])
+        rows.sort(key=lambda r: (place[str(r["article_id"])], _id(r)))
+        return _ids(_id(r) for r in rows)
 
     def chunks(self, ids: Sequence[int]) -> dict[int, StoredChunk]:
         """Chunks by id, with their article's citation fields (unknown ids left out). The
@@ -706,23 +683,18 @@ class MilvusStore:
         owner = self._keyed([article_id]).get(article_id)
         if owner is None or not 0 <= ordinal < 1 << CHUNK_BITS:
             return None
-        return self.chunks([chunk_id(owner[1], ordinal)]).get(chunk_id(owner[1], ordinal))
+        wanted = chunk_id(owner[1], ordinal)
+        return self.chunks([wanted]).get(wanted)
 
     def _spans_rows(self, chunk_ids: Sequence[int]) -> list[dict[str, Any]]:
         """The span rows of the given chunks, chunk by chunk, in order (kept until the next
         refresh: a question reads the candidates' spans, then its answer's)."""
         wanted = [int(i) for i in chunk_ids]
         missing = sorted({c for c in wanted if c not in self._span_rows})
-        for start in range(0, len(missing), BATCH):
-            batch = missing[start : start + BATCH]
-            for c in batch:
-                self._span_rows[c] = []
-            for r in self._all(
-                "spans",
-                f"chunk_id in {int_list(batch)}",
-                ["id", "chunk_id", "start", "end", "kind"],
-            ):
-                self._span_rows[int(r["chunk_id"])].append(r)
+        self._span_rows.update({c: [] for c in missing})
+        fields = ["id", "chunk_id", "start", "end", "kind"]
+        for r in self._rows_in("spans", "chunk_id", missing, fields):
+            self._span_rows[int(r["chunk_id"])].append(r)
         return [r for c in dict.fromkeys(wanted) for r in sorted(self._span_rows[c], key=_id)]
 
     def spans_of_chunks(self, ids: Sequence[int]) -> list[StoredSpan]:
@@ -763,7 +735,7 @@ class MilvusStore:
 
 
 def recorded_encoder_info(
-    address: str, token: str = "", prefix: str = "khabar_"
+    address: str, token: str = "", prefix: str = DEFAULT_PREFIX
 ) -> EncoderInfo | None:
     """The encoder a khabar store under ``prefix`` at ``address`` records (None: no store
     there)."""

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from khabar.config import DEFAULT_PREFIX
 from khabar.errors import BackendMissingError, StoreUnavailableError
 from khabar.store.milvus_expr import MAX_TERM
 
@@ -35,11 +36,6 @@ TEXT = 65_535
 NAME = 1_024
 DAY = 64
 INSTALL = 'pip install "khabar[milvus]"  (or: pip install -e ".[milvus]")'
-
-
-def available() -> bool:
-    """Whether pymilvus is installed."""
-    return MilvusClient is not None
 
 
 class Guarded:
@@ -172,7 +168,7 @@ def create_collections(client: Any, names: Mapping[str, str], dim: int, version:
         )
 
 
-def drop(address: str, token: str = "", prefix: str = "khabar_") -> None:
+def drop(address: str, token: str = "", prefix: str = DEFAULT_PREFIX) -> None:
     """Remove every khabar collection under ``prefix`` at ``address`` (``khabar eval``'s
     temporary store)."""
     client, _ = connect(address, token)

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypedDict
 
-from khabar.config import FAISS, is_milvus
+from khabar.config import DEFAULT_PREFIX, FAISS, is_milvus
 from khabar.errors import IndexNotFoundError
 from khabar.store.base import EncoderInfo, Matrix, Store
 
@@ -21,16 +21,29 @@ class Place(TypedDict):
     prefix: str
 
 
+def find(
+    index: Path, store: str = FAISS, token: str = "", prefix: str = DEFAULT_PREFIX
+) -> tuple[bool, str | None]:
+    """Whether there is an index, and the name of the encoder it records (None: none
+    recorded), from one read of the store."""
+    if is_milvus(store):
+        info = recorded_info(index, store, token, prefix)
+        return info is not None, None if info is None else info.name
+    from khabar.store.index import exists
+
+    info = recorded_info(index)
+    return exists(index), None if info is None else info.name
+
+
 def recorded_encoder(
-    index: Path, store: str = FAISS, token: str = "", prefix: str = "khabar_"
+    index: Path, store: str = FAISS, token: str = "", prefix: str = DEFAULT_PREFIX
 ) -> str | None:
     """The name of the encoder that built the index (None: no index there yet)."""
-    info = recorded_info(index, store, token, prefix)
-    return None if info is None else info.name
+    return find(index, store, token, prefix)[1]
 
 
 def recorded_info(
-    index: Path, store: str = FAISS, token: str = "", prefix: str = "khabar_"
+    index: Path, store: str = FAISS, token: str = "", prefix: str = DEFAULT_PREFIX
 ) -> EncoderInfo | None:
     """The encoder (name, fingerprint, width) that built the index (None: no index yet):
     enough to open it without loading the model (`khabar migrate`)."""
@@ -46,22 +59,20 @@ def recorded_info(
     return EncoderInfo(manifest.encoder, manifest.encoder_fingerprint, manifest.dim)
 
 
-def missing(
-    index: Path, store: str = FAISS, token: str = "", prefix: str = "khabar_"
-) -> IndexNotFoundError | None:
-    """The error of a command that only reads, pointed at a place without an index; None
-    when the index is there."""
+def no_index_error(
+    index: Path, store: str = FAISS, token: str = "", prefix: str = DEFAULT_PREFIX
+) -> IndexNotFoundError:
+    """The error of a command that only reads, pointed at a place without an index
+    (``find`` says whether there is one)."""
     if is_milvus(store):
-        if recorded_encoder(index, store, token, prefix) is not None:
-            return None
         return IndexNotFoundError(
             f"{store}: no khabar store with the collection prefix {prefix!r} there; check "
             "--store (KHABAR_STORE) and milvus_collection_prefix, or create it with "
             f"`khabar add PATH --store {store}`"
         )
-    from khabar.store.index import exists, no_index
+    from khabar.store.index import no_index
 
-    return None if exists(index) else no_index(index)
+    return no_index(index)
 
 
 def open_store(
@@ -72,7 +83,7 @@ def open_store(
     *,
     store: str = FAISS,
     token: str = "",
-    prefix: str = "khabar_",
+    prefix: str = DEFAULT_PREFIX,
     rebuild_damaged: bool = False,
     build_settings: dict[str, Any] | None = None,
     create: bool = True,
@@ -103,7 +114,7 @@ def open_store(
     )
 
 
-def drop_collections(store: str = FAISS, token: str = "", prefix: str = "khabar_") -> None:
+def drop_collections(store: str = FAISS, token: str = "", prefix: str = DEFAULT_PREFIX) -> None:
     """Remove the Milvus collections under ``prefix`` (``khabar eval``'s temporary store);
     nothing for the FAISS store (its folder is the caller's)."""
     if is_milvus(store):
