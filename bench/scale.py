@@ -33,7 +33,7 @@ import numpy as np
 
 from khabar.chunk import chunk_article
 from khabar.ingest import article_from_text
-from khabar.search import SearchSettings, search
+from khabar.search import SearchSettings, quiet_blas, search
 from khabar.store import EncoderInfo, Filter, PendingArticle, SegmentStore, Store
 from khabar.store.opening import drop_collections, open_store
 from khabar.text.split import split_sentences
@@ -191,6 +191,8 @@ def serving_memory(folder: Path, questions: list[str], store: str = "faiss") -> 
 
 
 def measure(store: Store, articles: Articles, questions: list[str]) -> dict[str, object]:
+    """Search times as a serving khabar sees them: BLAS on one thread (``Khabar.open`` sets
+    it: ``search.quiet_blas``)."""
     rng = np.random.default_rng(3)
     settings = SearchSettings()
     times = []
@@ -241,6 +243,7 @@ def main() -> None:
         help="faiss (the default: --folder), or a Milvus: a Lite file.db or http://HOST:PORT",
     )
     args = parser.parse_args()
+    quiet_blas()  # as khabar runs (before this, the bench's searches had BLAS threads spin)
     if args.store != "faiss" and args.out == parser.get_default("out"):
         kind = "lite" if args.store.endswith(".db") else "server"
         args.out = ROOT / "bench" / "results" / f"scale-milvus-{kind}.json"

@@ -29,7 +29,7 @@ from khabar.ingest.files import ReadContext
 from khabar.ingest.url import fetch_article, is_url, read_url
 from khabar.records import Answer, Article, Chunk, public_source
 from khabar.samples import sample_paths
-from khabar.search import ScoredChunk, SearchSettings, search
+from khabar.search import ScoredChunk, SearchSettings, quiet_blas, search
 from khabar.store import ArticleRow, EncoderInfo, Filter, PendingArticle, Store
 from khabar.store.opening import Place, find, no_index_error, open_store
 
@@ -79,18 +79,6 @@ class AddReport:
     def fail(self, where: str, message: str) -> None:
         """Record an input (file, URL, feed item) that could not be added, and why."""
         self.failed.append((where, message))
-
-
-def _quiet_blas() -> None:
-    """Keep NumPy's BLAS to one thread in this process.
-
-    The encoder engine runs on OpenMP across every core; BLAS threads left spinning after
-    a search's small matrix products steal those cores and doubled question latency
-    (measured: 46 → 22 ms median on XQuAD questions, 2 cores).
-    """
-    from threadpoolctl import threadpool_limits
-
-    threadpool_limits(limits=1, user_api="blas")
 
 
 def models_of_index(folder: Path, **place: str) -> tuple[str, str]:
@@ -223,7 +211,7 @@ class Khabar:
         ``store`` (the ``store`` setting) puts the index in a Milvus instead of the folder:
         a Milvus Lite file or a server's address, with its ``token`` and the ``prefix`` of
         khabar's collection names there."""
-        _quiet_blas()
+        quiet_blas()
         folder = Path(index)
         place = Place(store=store, token=token, prefix=prefix)
         there, recorded = find(folder, **place)  # one read of the store for both

@@ -76,7 +76,7 @@ class UseEncoder:
             # The package's own tokenizer is pure Python: parsing its vocabulary takes most
             # of a second, and it tokenises 20x slower here, holding the GIL while the first
             # model's threads wait. The compiled sentencepiece reads the same file. One BLAS
-            # thread: the process keeps BLAS to one (service._quiet_blas), and the package
+            # thread: the process keeps BLAS to one (search.quiet_blas), and the package
             # would otherwise raise it to four around each call.
             tokenizer = sentencepiece.SentencePieceProcessor(model_file=str(resources / "sp.model"))
             backend = self._cache and unpacked.load(self._cache, self.fingerprint, NumpyBackend)

@@ -67,10 +67,16 @@ def train(vectors: npt.NDArray[np.float32], seed: int = 1234) -> Any:
 
 @contextlib.contextmanager
 def _every_core(f: Any) -> Iterator[None]:
-    """FAISS on every core of this process for the block, then back to one thread."""
-    f.omp_set_num_threads(max(1, len(os.sched_getaffinity(0))))
+    """FAISS on every core of this process for the block (its OpenMP threads, and the BLAS
+    that khabar otherwise keeps to one thread: ``search.quiet_blas``; assigning and encoding
+    the vectors a merge seals is matrix products), then back to one thread."""
+    from threadpoolctl import threadpool_limits
+
+    cores = max(1, len(os.sched_getaffinity(0)))
+    f.omp_set_num_threads(cores)
     try:
-        yield
+        with threadpool_limits(limits=cores, user_api="blas"):
+            yield
     finally:
         f.omp_set_num_threads(1)
 
@@ -124,6 +130,7 @@ def load(path: Path) -> Any:
 def assign(index: Any, query: npt.NDArray[np.float32], nprobe: int) -> tuple[Any, Any]:
     """The ``nprobe`` lists nearest to ``query`` in ``index``'s coarse quantizer, which
     every sealed segment of a kind shares: computed once a question, for all of them."""
+    faiss()  # one OpenMP thread in this thread too (a worker thread starts with every core)
     scores, lists = index.quantizer.search(query.reshape(1, -1), nprobe)
     return scores, lists
 
