@@ -24,6 +24,8 @@ def test_counting_in_the_string_is_lucene_bm25() -> None:
         frequencies = {rng.choice(vocab): rng.randint(1, 50) for _ in range(rng.randint(1, 6))}
         got = bm25_of(" ".join(words), idfs(frequencies, 1000), 20.0)
         assert math.isclose(got, reference(words, frequencies, 1000, 20.0), abs_tol=1e-9)
+        utf8 = {t.encode(): w for t, w in idfs(frequencies, 1000).items()}
+        assert bm25_of(" ".join(words).encode(), utf8, 20.0) == got  # as stored: bytes
 
 
 def test_repeated_terms_and_prefixes_count_exactly() -> None:

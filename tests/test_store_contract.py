@@ -124,6 +124,10 @@ def test_what_is_written_reads_back(backend: tuple[Store, Opener]) -> None:
     assert [(s.start, s.end) for s in spans] == offsets
     table = store.span_table(ids.tolist())
     assert sorted(table[:, 0].tolist()) == sorted(s.id for s in spans)
+    sentences = store.span_table(ids.tolist(), sentences_only=True)
+    expected_sentences = sorted(s.id for s in spans if s.kind == "sentence")
+    assert expected_sentences
+    assert sorted(sentences[:, 0].tolist()) == expected_sentences
 
 
 def test_each_vector_is_found_again(backend: tuple[Store, Opener]) -> None:

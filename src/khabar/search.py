@@ -245,9 +245,7 @@ def _best_spans(
     every span scored with its cosine (span ids ascending)."""
     best = paragraph.copy()
     best_id = np.full(len(chunks), -1, dtype=np.int64)
-    table = store.span_table(chunks.tolist())
-    if not use_clauses:
-        table = table[table[:, 2] == 1]
+    table = store.span_table(chunks.tolist(), sentences_only=not use_clauses)
     found, vectors = store.span_vectors(table[:, 0])
     table = table[np.isin(table[:, 0], found)]
     if not len(table):

@@ -163,8 +163,9 @@ class Store(Protocol):
     def spans_of_chunks(self, ids: Sequence[int]) -> list[StoredSpan]:
         """Every span of the given chunks."""
 
-    def span_table(self, chunk_ids: Sequence[int]) -> Ids:
-        """Rows (span id, chunk id, is_sentence) of every span of the given chunks."""
+    def span_table(self, chunk_ids: Sequence[int], sentences_only: bool = False) -> Ids:
+        """Rows (span id, chunk id) of every span of the given chunks (of their sentences
+        alone, with ``sentences_only``)."""
 
     def describe(self) -> dict[str, Any]:
         """What the index is: format, encoder, layout, segments, size on disk."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import os
 import sqlite3
 import threading
@@ -34,6 +35,7 @@ from khabar.errors import (
 from khabar.store import ann, catalog, lexical
 from khabar.store.allowed import FilterIds
 from khabar.store.base import EncoderInfo, Filter, Ids, Matrix, PendingArticle, Scores
+from khabar.store.lengths import ChunkLengths
 from khabar.store.manifest import FORMAT_VERSION, MANIFEST_NAME, Manifest
 from khabar.store.merge import merge_segments
 from khabar.store.metadata import DB_NAME, ArticleRow, MetadataStore, StoredChunk, StoredSpan
@@ -90,6 +92,7 @@ class SegmentStore:
         self._codecs: dict[str, Codec] = {}
         self._df_known: dict[str, int] = {}  # term → chunks holding it (lexical.frequencies)
         self._df_generation: str | None = None
+        self._lengths = ChunkLengths()  # chunk id → length, for the lexical leg
         self._filters: dict[tuple[str | None, Filter], FilterIds] = {}
         self._filters_lock = threading.Lock()
         self.collections = {kind: Collection(kind, encoder.dim) for kind in KINDS}
@@ -551,13 +554,25 @@ class SegmentStore:
         """The ``k`` chunks with the best BM25 for ``terms`` within ``where``."""
         frequencies = self._frequencies(terms)
         counts = self._lexical_counts()
+        conn = self.db.conn
+        lengths = None
+        if self._lengths.ready(lambda: self.db.conn, counts[0]):
+            lengths = functools.partial(self._lengths.of, conn)
         if where.empty:
-            return lexical.top(self.db.conn, frequencies, k, counts)
-        ids, scores = lexical.top(
-            self.db.conn, frequencies, k, counts, self.filter_ids(where).chunks.member
-        )
+            return lexical.top(conn, frequencies, k, counts, None, lengths)
+        allowed = self.filter_ids(where).chunks
+        ids, scores = lexical.top(conn, frequencies, k, counts, allowed, lengths)
         keep = np.isin(ids, self.keep_matching(ids, where))  # the bitmap's runs, checked
         return ids[keep], scores[keep]
+
+    def warm_up(self, wait: bool = False) -> None:
+        """Start reading what the lexical leg keeps in memory (the chunks' lengths: about
+        1 s at a million paragraphs, in a thread of its own on a large index), as a large
+        index's second question does; with ``wait``, until it is read (a benchmark's
+        steady state)."""
+        self._lengths.start(lambda: self.db.conn, self.db.counts()[1])
+        if wait:
+            self._lengths.wait()
 
     def lexical_scores(self, terms: Sequence[str], ids: Ids) -> Scores:
         """BM25 of each of ``ids`` for ``terms``."""
@@ -629,9 +644,10 @@ class SegmentStore:
         """Every span of the given chunks."""
         return self.db.spans_of_chunks(ids)
 
-    def span_table(self, chunk_ids: Sequence[int]) -> Ids:
-        """Rows (span id, chunk id, is_sentence) of every span of the given chunks."""
-        return self.db.span_table(chunk_ids)
+    def span_table(self, chunk_ids: Sequence[int], sentences_only: bool = False) -> Ids:
+        """Rows (span id, chunk id) of every span of the given chunks (of their sentences
+        alone, with ``sentences_only``)."""
+        return self.db.span_table(chunk_ids, sentences_only)
 
     def describe(self) -> dict[str, Any]:
         """Format, encoder, segments and size on disk."""

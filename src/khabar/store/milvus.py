@@ -704,13 +704,15 @@ class MilvusStore:
             for r in self._spans_rows(ids)
         ]
 
-    def span_table(self, chunk_ids: Sequence[int]) -> Ids:
-        """Rows (span id, chunk id, is_sentence) of every span of the given chunks."""
+    def span_table(self, chunk_ids: Sequence[int], sentences_only: bool = False) -> Ids:
+        """Rows (span id, chunk id) of every span of the given chunks (of their sentences
+        alone, with ``sentences_only``)."""
         rows = [
-            (int(r["id"]), int(r["chunk_id"]), int(r["kind"] == "sentence"))
+            (int(r["id"]), int(r["chunk_id"]))
             for r in self._spans_rows(chunk_ids)
+            if not sentences_only or r["kind"] == "sentence"
         ]
-        return np.asarray(rows, dtype=np.int64).reshape(-1, 3)
+        return np.asarray(rows, dtype=np.int64).reshape(-1, 2)
 
     def describe(self) -> dict[str, Any]:
         """What the store is: Milvus's address and version, its collections and index."""
