@@ -126,6 +126,24 @@ def test_removed_vectors_are_never_returned_and_compact_drops_them(tmp_path: Pat
     store.close()
 
 
+@pytest.mark.parametrize("gap", [1, 4096])
+def test_live_ids_are_read_by_runs_of_the_ids_asked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, gap: int
+) -> None:
+    from khabar.store import metadata
+
+    monkeypatch.setattr(metadata, "RUN_GAP", gap)  # 1: every article's ids a run of its own
+    store = open_store(tmp_path / "index")
+    for i in range(6):
+        store.write([pending(i)])
+    held = store.chunk_ids_of(["a0", "a2", "a5"])  # a merge of segments far apart
+    store.write([], remove=["a2"])
+    live = store.db.live_ids("chunks", held[::-1])
+    assert live.tolist() == sorted(store.chunk_ids_of(["a0", "a5"]).tolist())
+    assert not len(store.db.live_ids("spans", np.empty(0, dtype=np.int64)))
+    store.close()
+
+
 def test_filters_and_lexical_leg(tmp_path: Path) -> None:
     store = open_store(tmp_path / "index")
     for i in range(4):

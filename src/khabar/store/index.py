@@ -375,9 +375,7 @@ class SegmentStore:
         inputs: list[Segment] = [by_name[r.name] for r in group]
         for segment in inputs:
             segment.verify()  # a damaged segment is not merged into a new one
-        low = min(r.id_min for r in group)
-        high = max(r.id_max for r in group)
-        live = self.db.live_ids(kind, low, high)
+        live = self.db.live_ids(kind, np.concatenate([np.asarray(s.ids) for s in inputs]))
         record = merge_segments(self, kind, inputs, live)
         self.commit_segments([] if record is None else [record], drop=[r.name for r in group])
         self.load_segments()
