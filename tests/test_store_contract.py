@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -222,3 +223,38 @@ def test_the_sealed_backend_is_sealed(tmp_path: Path) -> None:
     info = store.describe()
     assert {s["kind"] for s in info["segments"] if s["layout"] == SEALED} == {"chunks", "spans"}
     store.close()
+
+
+def test_questions_on_several_threads_beside_writes(backend: tuple[Store, Opener]) -> None:
+    """A server answers questions on several threads while it adds articles, and each
+    question refreshes the store first: no read may see another's refresh half done."""
+    from khabar.search import search
+
+    store, _ = backend
+    _, vectors = store.chunk_vectors(chunk_ids(store, "a1"))
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def ask() -> None:
+        while not stop.is_set():
+            try:
+                store.refresh()
+                hits = search(store, vectors[0], 5, question="المتحدث 1 الاجتماع")
+                assert hits and all(h.spans for h in hits)
+            except BaseException as exc:  # reported below
+                errors.append(exc)
+                return
+
+    askers = [threading.Thread(target=ask) for _ in range(4)]
+    for thread in askers:
+        thread.start()
+    try:
+        for n in range(3):
+            store.write([article(100 + n)])
+            store.write([article(100 + n)])  # the same article again: replaced
+    finally:
+        stop.set()
+        for thread in askers:
+            thread.join()
+    assert not errors, repr(errors[0])
+    assert store.counts()[0] == ARTICLES + 3

@@ -37,7 +37,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -95,6 +95,20 @@ POSTING_FIELDS = ["chunk_id", "article_id"]
 COUNT_WINDOW = 2_048  # postings a question's terms are counted from in one query, at most
 
 
+@dataclass
+class _Cache:
+    """What one question reads more than once, kept until the next refresh (the service
+    refreshes before every question) or write: articles (whole ones have a row) with their
+    keys, chunks read (with their neighbours, for an answer's context), spans by chunk,
+    BM25's totals. A refresh makes a new one: questions on other threads keep theirs, and
+    each fills it with whole entries only, so that two filling it at once agree."""
+
+    rows: dict[str, tuple[ArticleRow, int] | None] = field(default_factory=dict)
+    chunks: dict[int, dict[str, Any]] = field(default_factory=dict)
+    spans: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    totals: tuple[int, int] | None = None
+
+
 class MilvusStore:
     """The Store protocol over one Milvus (Lite file, standalone server or cluster)."""
 
@@ -116,14 +130,7 @@ class MilvusStore:
         self.prefix = prefix
         self.client = Guarded(client, address)
         self.names = {kind: prefix + kind for kind in KINDS}
-        # What one question reads more than once, kept until the next refresh (the service
-        # refreshes before every question) or write: articles (whole ones have a row) with
-        # their keys, chunks read (with their neighbours, for an answer's context), BM25's
-        # totals. A term's chunk count is kept DF_SECONDS.
-        self._rows: dict[str, tuple[ArticleRow, int] | None] = {}
-        self._chunk_rows: dict[int, dict[str, Any]] = {}
-        self._span_rows: dict[int, list[dict[str, Any]]] = {}
-        self._totals: tuple[int, int] | None = None
+        self._cache = _Cache()  # replaced, never emptied, by a refresh
         self._df: dict[str, tuple[float, int]] = {}
         self._lock = threading.Lock()
         self._strong_until = 0.0
@@ -248,7 +255,7 @@ class MilvusStore:
         old = self.article(article_id)
         if old is not None:
             self.client.delete(self.names["articles"], ids=[article_id])
-            self._rows.pop(article_id, None)
+            self._cache.rows.pop(article_id, None)
         condition = f"article_id == {literal(article_id)}"
         if old is not None or self._all("chunks", condition, ["id"], 1):
             for kind in ("postings", "spans", "chunks"):
@@ -323,9 +330,10 @@ class MilvusStore:
         return max((total + adding) / max(count + chunks, 1), 1.0)
 
     def _term_totals(self) -> tuple[int, int]:
-        if self._totals is None:
-            self._totals = int(self._meta("terms") or 0), self._count("chunks")
-        return self._totals
+        cache = self._cache
+        if cache.totals is None:
+            cache.totals = int(self._meta("terms") or 0), self._count("chunks")
+        return cache.totals
 
     def _forget_source(self, source: str) -> None:
         if not self._all("articles", f"source == {literal(source)}", ["id"], 1):
@@ -365,11 +373,9 @@ class MilvusStore:
 
     # -- freshness and life -------------------------------------------------
     def refresh(self) -> None:
-        """Forget what was cached of the store (other servers write to it too)."""
-        self._rows = {}
-        self._chunk_rows = {}
-        self._span_rows = {}
-        self._totals = None
+        """Forget what was cached of the store (other servers write to it too): a new cache,
+        so that a question still reading (on another thread) keeps the one it began with."""
+        self._cache = _Cache()
 
     def reading(self) -> contextlib.AbstractContextManager[None]:
         """Nothing to hold: Milvus serves reads beside writes."""
@@ -585,11 +591,13 @@ class MilvusStore:
 
     def _keyed(self, article_ids: Sequence[str]) -> dict[str, tuple[ArticleRow, int] | None]:
         """Articles with their keys, by id (None: no such article), read once per refresh."""
-        missing = sorted({a for a in article_ids if a not in self._rows})
-        self._rows.update(dict.fromkeys(missing))
+        cache = self._cache
+        missing = sorted({a for a in article_ids if a not in cache.rows})
+        found: dict[str, tuple[ArticleRow, int] | None] = dict.fromkeys(missing)
         for r in self._rows_in("articles", "id", missing, ["id", "row", "key"]):
-            self._rows[str(r["id"])] = ArticleRow(**json.loads(r["row"])), int(r["key"])
-        return {a: self._rows[a] for a in article_ids}
+            found[str(r["id"])] = ArticleRow(**json.loads(r["row"])), int(r["key"])
+        cache.rows.update(found)
+        return {a: found[a] if a in found else cache.rows.get(a) for a in article_ids}
 
     def article_by_url(self, url: str) -> ArticleRow | None:
         """The article with this URL, or None."""
@@ -647,15 +655,16 @@ class MilvusStore:
         chunks beside them are read in the same query and kept until the next refresh: an
         answer shows each passage's neighbours (``chunk_at``)."""
         wanted = [int(i) for i in ids]
-        missing = [i for i in wanted if i not in self._chunk_rows]
+        cache = self._cache
+        missing = [i for i in wanted if i not in cache.chunks]
+        read: dict[int, dict[str, Any]] = {}
         if missing:
             around = sorted({n for i in missing for n in (i - 1, i, i + 1) if n >= 0})
             fields = ["id", "article_id", "ordinal", "paragraph", "section", "text"]
-            for r in self._by_ids("chunks", around, fields):
-                self._chunk_rows[int(r["id"])] = r
-            for i in around:
-                self._chunk_rows.setdefault(i, {})
-        rows = [self._chunk_rows[i] for i in wanted if self._chunk_rows[i]]
+            read = {i: {} for i in around}  # {}: no such chunk
+            read.update({int(r["id"]): r for r in self._by_ids("chunks", around, fields)})
+            cache.chunks.update(read)
+        rows = [r for i in wanted if (r := read.get(i) or cache.chunks.get(i))]
         articles = self._keyed(sorted({str(r["article_id"]) for r in rows}))
         found: dict[int, StoredChunk] = {}
         for r in rows:
@@ -690,12 +699,15 @@ class MilvusStore:
         """The span rows of the given chunks, chunk by chunk, in order (kept until the next
         refresh: a question reads the candidates' spans, then its answer's)."""
         wanted = [int(i) for i in chunk_ids]
-        missing = sorted({c for c in wanted if c not in self._span_rows})
-        self._span_rows.update({c: [] for c in missing})
+        cache = self._cache
+        missing = sorted({c for c in wanted if c not in cache.spans})
+        found: dict[int, list[dict[str, Any]]] = {c: [] for c in missing}
         fields = ["id", "chunk_id", "start", "end", "kind"]
         for r in self._rows_in("spans", "chunk_id", missing, fields):
-            self._span_rows[int(r["chunk_id"])].append(r)
-        return [r for c in dict.fromkeys(wanted) for r in sorted(self._span_rows[c], key=_id)]
+            found[int(r["chunk_id"])].append(r)
+        cache.spans.update(found)
+        known = {c: found[c] if c in found else cache.spans.get(c, []) for c in wanted}
+        return [r for c in known for r in sorted(known[c], key=_id)]
 
     def spans_of_chunks(self, ids: Sequence[int]) -> list[StoredSpan]:
         """Every span of the given chunks, chunk by chunk, in order."""
