@@ -18,7 +18,7 @@ bundled engine, `fast_engine = false`).
 Scaling out: python bench/load.py --store http://127.0.0.1:19530 --servers 2 runs that many
 `khabar serve` processes over one Milvus (the index copied there with `khabar migrate`,
 collections under the prefix ``bench_load_``); each client asks one of them (client i the
-server i mod N) and the article is added through the first. Writes load-milvus.json.
+server i mod N) and the article is added through the first. Writes load-milvus-N.json.
 """
 
 from __future__ import annotations
@@ -207,6 +207,7 @@ def main() -> None:
     )
     parser.add_argument("--store", default="faiss", help="faiss, or a Milvus server address")
     parser.add_argument("--servers", type=int, default=1, help="khabar servers (with --store)")
+    parser.add_argument("--out", type=Path, help="where to write the results (default: by kind)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="khabar-load-"))
     folder = work / "index"
@@ -263,7 +264,8 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
     out = HERE / "results" / ("load.json" if args.engine == "onnx" else "load-bundled.json")
     if args.store != "faiss":
-        out = HERE / "results" / "load-milvus.json"
+        out = HERE / "results" / f"load-milvus-{args.servers}.json"
+    out = args.out or out
     out.write_text(
         json.dumps(
             {

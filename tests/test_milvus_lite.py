@@ -167,13 +167,18 @@ def test_without_pymilvus_the_store_says_what_to_install(tmp_path: Path) -> None
     assert result.returncode == 2 and 'pip install "khabar[milvus]"' in result.stderr
 
 
+ARTICLES_TO_KILL = 60
+
+
 @pytest.mark.milvus
 def test_kill_9_during_a_khabar_add_to_milvus_lite(tmp_path: Path) -> None:
     """A real `khabar add --store FILE.db` killed at random moments: the store opens, holds
     whole articles only, and an add run to the end completes it."""
     db = str(tmp_path / "store.db")
     articles = tmp_path / "articles"
-    write_articles(articles, 8, seed=7)
+    # enough that an add outlasts the kill times: starting takes some 7 s on a quiet
+    # machine, and 8 articles were all added before a kill at 6-12 s could land
+    write_articles(articles, ARTICLES_TO_KILL, seed=7)
     rng = random.Random(99)
     command = [sys.executable, "-m", "khabar.cli", "add", str(articles), "--store", db]
     killed = 0
@@ -196,7 +201,8 @@ def test_kill_9_during_a_khabar_add_to_milvus_lite(tmp_path: Path) -> None:
     finished = subprocess.run([*command, "--quiet"], capture_output=True, text=True)
     assert finished.returncode == 0, finished.stderr
     service = Khabar.open(tmp_path / "unused", store=db, create=False)
-    assert len(service.articles()) == 8 and all(a.paragraphs == 6 for a in service.articles())
+    listed = service.articles()
+    assert len(listed) == ARTICLES_TO_KILL and all(a.paragraphs == 6 for a in listed)
     assert service.ask("المحادثات مع الجانب التركي", k=1).hits
     service.close()
 
