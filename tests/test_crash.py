@@ -183,6 +183,7 @@ def embed(texts):
 store = SegmentStore.open(Path(sys.argv[1]), EncoderInfo("test", "0", 32), embed, "t",
                           seal_vectors=40)
 start = 1 + max((int(a.id[1:]) for a in store.articles()), default=-1)
+print("ready", flush=True)  # imported and open: the kill lands in the writes, not in imports
 for i in range(start, start + 10_000):
     text = "\\n".join(f"قال المتحدث {i} إن الاجتماع {j} سيعقد غدا. وأضاف أن الوفد سيصل."
                       for j in range(4))
@@ -231,9 +232,12 @@ def merge_kill_runs(tmp_path: Path, runs: int) -> None:
     for _ in range(runs):
         process = subprocess.Popen(
             [sys.executable, "-c", WRITER, str(index)],
-            stdout=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
+            text=True,
         )
+        assert process.stdout is not None
+        assert process.stdout.readline().strip() == "ready", "the writer did not start"
         time.sleep(rng.uniform(1.0, 4.0))
         assert process.poll() is None, "the writer stopped before it was killed"
         os.kill(process.pid, signal.SIGKILL)
