@@ -67,7 +67,7 @@ def test_ask_matches_the_cli_shape(api: httpx.Client) -> None:
     response = api.post("/api/ask", json={"question": "What did Putin say about Israel?", "k": 3})
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"question", "answered", "hits"}
+    assert set(body) == {"question", "searched", "answered", "hits"}
     assert len(body["hits"]) == 3
     hit = body["hits"][0]
     assert hit["text"].startswith("وجدد بوتين موقف موسكو") and hit["paragraph"] == 7
@@ -295,3 +295,28 @@ def test_private_reads_need_the_token(sample_index: Path, tmp_path: Path) -> Non
     finally:
         server.close()  # type: ignore[attr-defined]
         service.close()
+
+
+def test_ask_with_history_follows_the_conversation(api: httpx.Client) -> None:
+    first = "Who did Putin receive in the Kremlin?"
+    body = api.post(
+        "/api/ask", json={"question": "What did he say about Israel?", "history": [first]}
+    ).json()
+    assert body["searched"] == f"{first} What did he say about Israel?"
+    assert body["hits"][0]["text"].startswith("وجدد بوتين موقف موسكو")
+    alone = api.post("/api/ask", json={"question": first, "history": ["ماذا قال بوتين؟"]}).json()
+    assert alone["searched"] == first  # a question that stands on its own
+
+
+@pytest.mark.parametrize(
+    "history",
+    [["What did Putin say?"] * 11, "What did Putin say?", [3], ["x" * 2001], None],
+)
+def test_a_bad_history_is_a_400(api: httpx.Client, history: object) -> None:
+    body: dict[str, object] = {"question": "And Lavrov?", "history": history}
+    response = api.post("/api/ask", json=body)
+    if history is None:  # null: no history
+        assert response.status_code == 200
+        return
+    message = assert_error(response, 400)
+    assert "history" in message

@@ -44,7 +44,9 @@ def test_ask_tool_returns_json(server_url: str) -> None:
     result = call(server_url, "ask", {"question": "ماذا قال بوتين عن إسرائيل؟", "k": 2})
     assert not result.isError
     answer = json.loads(result.content[0].text)  # JSON, not a Python repr
-    assert set(answer) == {"question", "answered", "hits"} and answer["answered"] is True
+    assert (
+        set(answer) == {"question", "searched", "answered", "hits"} and answer["answered"] is True
+    )
     assert len(answer["hits"]) == 2
     first = answer["hits"][0]
     assert first["text"].startswith("وجدد بوتين موقف موسكو الرافض للانتهاكات الإسرائيلية")
@@ -67,3 +69,17 @@ def test_list_articles_tool(server_url: str) -> None:
     articles = json.loads(result.content[0].text)["articles"]
     assert "putin-syria-ministers" in [a["id"] for a in articles]
     assert "origin" not in articles[0]
+
+
+def test_ask_tool_takes_the_conversation(server_url: str) -> None:
+    tools = call(server_url, None, {})
+    ask = next(t for t in tools.tools if t.name == "ask")
+    assert "history" in ask.inputSchema["properties"]
+    first = "Who did Putin receive in the Kremlin?"
+    result = call(
+        server_url, "ask", {"question": "What did he say about Israel?", "history": [first], "k": 1}
+    )
+    assert not result.isError, result.content
+    answer = json.loads(result.content[0].text)
+    assert answer["searched"] == f"{first} What did he say about Israel?"
+    assert answer["hits"][0]["text"].startswith("وجدد بوتين موقف موسكو")

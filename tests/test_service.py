@@ -56,7 +56,7 @@ def test_hit_carries_citation_section_and_context(sample_service: Khabar) -> Non
 
 def test_json_shape(sample_service: Khabar) -> None:
     payload = sample_service.ask("ماذا قال بوتين عن إسرائيل؟", k=2).to_json()
-    assert set(payload) == {"question", "answered", "hits"}
+    assert set(payload) == {"question", "searched", "answered", "hits"}
     assert payload["answered"] is True
     hit = payload["hits"][0]  # type: ignore[index]
     for key, kind in {

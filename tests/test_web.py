@@ -103,3 +103,15 @@ def test_chat_filters_and_citation_details(client: Client) -> None:
         )
     )
     assert result["hits"] == [] and result["answered"] is False
+
+
+def test_chat_follows_the_conversation(client: Client) -> None:
+    first = "Who did Putin receive in the Kremlin?"
+    history, _ = client.predict(first, [], "", "", "", api_name="/chat")
+    history, _ = client.predict(
+        "What did he say about Israel?", history, "", "", "", api_name="/chat"
+    )
+    content = history[-1]["content"]
+    text = content[0]["text"] if isinstance(content, list) else content
+    assert f"Searched as: {first} What did he say about Israel?" in text
+    assert '<mark class="khabar-answer">وجدد بوتين موقف موسكو' in text

@@ -112,10 +112,12 @@ def build_answer(
     context: bool = True,
     settings: AnswerSettings | None = None,
     second_weight: float | None = None,
+    searched: str = "",
 ) -> Answer:
     """Turn ranked chunks into Hits; with ``context``, attach the neighbouring paragraphs.
     ``second_weight``: the second model's weight in this question's vector (for the
-    threshold; default the settings')."""
+    threshold; default the settings'). ``searched``: what was searched, when it was more
+    than ``question`` (a follow-up); the sentence marked is still ``question``'s."""
     hits = []
     for item in scored:
         chunk = item.chunk
@@ -149,4 +151,9 @@ def build_answer(
     answered = is_answered(
         question, scored[0] if scored else None, settings or AnswerSettings(), second_weight
     )
-    return Answer(question=question, hits=tuple(hits), answered=answered)
+    return Answer(
+        question=question,
+        hits=tuple(hits),
+        answered=answered,
+        searched=searched if searched != question else "",
+    )

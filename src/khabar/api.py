@@ -18,7 +18,7 @@ import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any
+from typing import Annotated, Any
 
 import uvicorn
 from fastapi import Depends, FastAPI, Request
@@ -41,6 +41,7 @@ from khabar.errors import (
     KhabarError,
     ReadOnlyIndexError,
 )
+from khabar.followup import MAX_HISTORY
 from khabar.service import Khabar
 
 Scope = MutableMapping[str, Any]
@@ -105,7 +106,8 @@ MAX_K = 50
 
 class AskRequest(BaseModel):
     """A question, how many passages, and optionally which articles to search: by id,
-    by source (contains, any case), by publication day (YYYY-MM-DD, inclusive)."""
+    by source (contains, any case), by publication day (YYYY-MM-DD, inclusive); and the
+    conversation's earlier questions (``history``, oldest first, at most 10)."""
 
     question: str = Field(max_length=2000)
     # strict: "5", true and null are not a number of passages; leave k out for the default
@@ -114,6 +116,10 @@ class AskRequest(BaseModel):
     source: str | None = Field(default=None, max_length=200)
     since: str | None = Field(default=None, max_length=40)
     until: str | None = Field(default=None, max_length=40)
+    # the conversation's earlier questions, oldest first: a follow-up is searched with them
+    history: list[Annotated[str, Field(max_length=2000)]] | None = Field(
+        default=None, max_length=MAX_HISTORY
+    )
 
     @field_validator("k", mode="before")
     @classmethod
@@ -260,6 +266,7 @@ def create_app(service: Khabar, settings: ApiSettings | None = None) -> FastAPI:
             source=body.source,
             since=body.since,
             until=body.until,
+            history=body.history or (),
         )
         return answer.to_json()
 

@@ -1,5 +1,5 @@
-"""The ``khabar`` command: add, sync, ask, info, remove, repair, compact, migrate, serve, eval,
-export-model.
+"""The ``khabar`` command: add, sync, ask, chat, info, remove, repair, compact, migrate,
+serve, eval, export-model.
 
 Imports stay light: gradio loads only for ``serve``; tqdm only for ``add``.
 Errors from the library are translated here, once: a message on stderr and exit 2.
@@ -10,16 +10,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from khabar import __version__, config
 from khabar.errors import KhabarError
 from khabar.ingest.files import SUPPORTED_EXTENSIONS
-from khabar.records import Answer, Hit
+from khabar.terminal import print_answer
 
 EXIT_ERROR = 2
 EXIT_PARTIAL = 1
@@ -115,6 +114,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ask.add_argument(
         "--until", metavar="DATE", help="only articles published on or before DATE (YYYY-MM-DD)"
+    )
+
+    chat = sub.add_parser(
+        "chat",
+        help="ask questions in a terminal; follow-ups are searched with the questions before "
+        "them (/new, /k N, Ctrl-D to leave)",
+    )
+    _common(chat)
+    chat.add_argument(
+        "-k", type=int, default=None, help="how many passages (default 5; env KHABAR_K)"
     )
 
     info = sub.add_parser("info", help="what the index holds")
@@ -404,6 +413,21 @@ def _index_with_progress(
     return _print_report(report, Path(settings["index"]), _engine(service), named)
 
 
+def _cmd_chat(args: argparse.Namespace, settings: dict[str, Any]) -> int:
+    from khabar.chat import run
+
+    service = _open(settings)
+
+    def ask(question: str, k: int, history: Sequence[str]) -> Any:
+        return service.ask(question, k=k, context=False, history=history)
+
+    try:
+        run(ask, settings["k"], sys.stdin, sys.stdout)
+    finally:
+        service.close()
+    return 0
+
+
 def _cmd_ask(args: argparse.Namespace, settings: dict[str, Any]) -> int:
     service = _open(settings)
     answer = service.ask(
@@ -421,50 +445,6 @@ def _cmd_ask(args: argparse.Namespace, settings: dict[str, Any]) -> int:
         filtered = bool(args.source or args.since or args.until)
         print_answer(answer, sys.stdout, filtered=filtered)
     return 0
-
-
-def print_answer(answer: Answer, out: TextIO, filtered: bool = False) -> None:
-    """Plain-text answer: per hit, the citation, the section, and the paragraph with the
-    answering sentence marked (bold in a terminal, between ⟦ ⟧ otherwise)."""
-    if not answer.hits:
-        if filtered:
-            print("No passages: no article matches --source/--since/--until.", file=out)
-        else:
-            print("No passages: the index is empty. Add articles with `khabar add PATH`.", file=out)
-        return
-    tty = out.isatty()
-    if not answer.answered:
-        print("The articles may not answer this question; the closest passages are:\n", file=out)
-    for rank, hit in enumerate(answer.hits, start=1):
-        print(
-            f"[{rank}] {isolate(hit.title)} — paragraph {hit.paragraph} "
-            f"(id {isolate(hit.article_id)}, score {hit.score:.3f})",
-            file=out,
-        )
-        day = hit.published[:10] if hit.published else ""
-        details = [isolate(d) for d in (hit.source, hit.author or "", day, hit.url or "") if d]
-        if details:
-            print("    " + " · ".join(details), file=out)
-        if hit.section:
-            print(f"    § {hit.section}", file=out)
-        print("    " + _marked(hit, tty), file=out)
-        print(file=out)
-
-
-_RTL = re.compile(r"[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc]")
-
-
-def isolate(field: str) -> str:
-    """A citation field that holds right-to-left letters, between Unicode's first-strong
-    isolate and its pop (U+2068, U+2069), so that an Arabic title cannot reorder the
-    left-to-right line around it in a terminal; other fields as they are."""
-    return f"\u2068{field}\u2069" if _RTL.search(field) else field
-
-
-def _marked(hit: Hit, tty: bool) -> str:
-    start, end = hit.sentence_start, hit.sentence_end
-    left, right = ("\033[1;33m", "\033[0m") if tty else ("⟦", "⟧")
-    return hit.text[:start] + left + hit.text[start:end] + right + hit.text[end:]
 
 
 def _cmd_info(args: argparse.Namespace, settings: dict[str, Any]) -> int:
@@ -687,6 +667,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace, dict[str, Any]], int]] = {
     "add": _cmd_add,
     "sync": _cmd_sync,
     "ask": _cmd_ask,
+    "chat": _cmd_chat,
     "info": _cmd_info,
     "remove": _cmd_remove,
     "repair": _cmd_repair,

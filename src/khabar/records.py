@@ -111,11 +111,15 @@ class Answer:
     hits: tuple[Hit, ...] = field(default_factory=tuple)
     #: False when even the best passage is probably not an answer ("the articles don't say")
     answered: bool = True
+    #: What was searched: the question, or for a follow-up the conversation's questions it
+    #: leans on and itself (empty: the question)
+    searched: str = ""
 
     def to_json(self) -> dict[str, object]:
         """The JSON shape shared by ``khabar ask --json`` and the HTTP API."""
         return {
             "question": self.question,
+            "searched": self.searched or self.question,
             "answered": self.answered,
             "hits": [
                 {

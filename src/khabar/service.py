@@ -23,6 +23,14 @@ from khabar.embed import Encoder, load_encoder
 from khabar.embed.base import SECOND_WEIGHT, Vectors
 from khabar.embed.paired import JOIN, PairedEncoder
 from khabar.errors import ArticleNotFoundError, EmptyQuestionError, InputError, KhabarError
+from khabar.followup import (
+    BONUS_DEPTH,
+    CONTEXT_WEIGHT,
+    MAX_HISTORY,
+    chain,
+    prefer_article,
+    searched_text,
+)
 from khabar.ingest import DEFAULT_MAX_BYTES, article_from_text, collect_files, read_path
 from khabar.ingest.dates import parse_day
 from khabar.ingest.files import ReadContext
@@ -119,6 +127,18 @@ def second_options(settings: Mapping[str, Any]) -> dict[str, Any]:
         "second_weight": settings["second_weight"],
         "cache_dir": settings["cache_dir"],
     }
+
+
+def _checked_question(text: str | None, what: str = "the question") -> str:
+    """``text`` stripped, or a clear error when it is empty or too long."""
+    text = (text or "").strip()
+    if not any(ch.isalnum() for ch in text):
+        raise EmptyQuestionError(f"{what} is empty; type a question in English or Arabic")
+    if len(text) > MAX_QUESTION_CHARS:
+        raise InputError(
+            f"{what} is {len(text)} characters long; the limit is {MAX_QUESTION_CHARS}"
+        )
+    return text
 
 
 def chunks_for_articles(k: int) -> int:
@@ -509,21 +529,24 @@ class Khabar:
         source: str | None = None,
         since: str | None = None,
         until: str | None = None,
+        history: Sequence[str] = (),
     ) -> Answer:
         """The ``k`` best passages for ``question`` (English or Arabic), best first.
 
         ``only`` restricts the answer to the named articles (unknown ids are an error);
         ``source`` to articles whose source contains it (any case); ``since`` and
         ``until`` (YYYY-MM-DD, inclusive) to articles published on those days.
+        ``history``: the conversation's earlier questions, oldest first (at most
+        ``MAX_HISTORY``); a follow-up ("and about the economy?") is searched together with
+        the questions it leans on (khabar.followup), and ``Answer.searched`` says so.
         """
-        question = (question or "").strip()
-        if not any(ch.isalnum() for ch in question):
-            raise EmptyQuestionError("the question is empty; type a question in English or Arabic")
-        if len(question) > MAX_QUESTION_CHARS:
+        question = _checked_question(question)
+        if len(history) > MAX_HISTORY:
             raise InputError(
-                f"the question is {len(question)} characters long; "
-                f"the limit is {MAX_QUESTION_CHARS}"
+                f"the history holds {len(history)} questions; the limit is {MAX_HISTORY} "
+                "(send the latest ones)"
             )
+        earlier = [_checked_question(h, "an earlier question") for h in history if h and h.strip()]
         if k < 1:
             raise InputError(f"k must be at least 1, not {k}")
         self.store.refresh()
@@ -532,8 +555,9 @@ class Khabar:
             if unknown:
                 raise ArticleNotFoundError(f"no article with id {unknown[0]!r} in the index")
         where = self._filter(only, source, since, until)
-        query = self.encoder.embed_queries([question])[0]
-        scored = search(self.store, query, k, self.search_settings, question=question, where=where)
+        questions = chain(question, earlier)
+        searched = searched_text(questions)
+        scored = self._search_conversation(questions, k, where)
         second = None
         if isinstance(self.encoder, PairedEncoder):
             second = self.encoder.weight_for(question)
@@ -544,7 +568,32 @@ class Khabar:
             context=context,
             settings=self.answer_settings,
             second_weight=second,
+            searched=searched,
         )
+
+    def _search_conversation(
+        self, questions: Sequence[str], k: int, where: Filter
+    ) -> list[ScoredChunk]:
+        """The ``k`` best chunks for the last of ``questions`` (khabar.followup.chain):
+        alone, one search; a follow-up is searched with its own vector, the words of the
+        chain so far, and a bonus for the article that answered the question before it
+        (found the same way, from the chain's first question on)."""
+        vectors = self.encoder.embed_queries(list(questions))
+        settings = self.search_settings
+        if len(questions) == 1:
+            return search(self.store, vectors[0], k, settings, question=questions[0], where=where)
+        previous: str | None = None
+        scored: list[ScoredChunk] = []
+        vector = vectors[0]
+        for i, own in enumerate(vectors):
+            if i:
+                vector = ((1.0 - CONTEXT_WEIGHT) * own + CONTEXT_WEIGHT * vector).astype(np.float32)
+            text = searched_text(questions[: i + 1])
+            depth = max(k, BONUS_DEPTH) if i else 1
+            found = search(self.store, vector, depth, settings, question=text, where=where)
+            scored = prefer_article(found, previous)
+            previous = scored[0].chunk.article_id if scored else None
+        return scored[:k]
 
     def _filter(
         self,

@@ -17,6 +17,7 @@ import gradio as gr
 
 from khabar.api import MAX_K, ApiSettings, RunningServer, create_app
 from khabar.errors import InputError, KhabarError
+from khabar.followup import MAX_HISTORY
 from khabar.ingest.files import SUPPORTED_EXTENSIONS
 from khabar.records import Answer, Hit
 from khabar.service import Khabar
@@ -44,12 +45,13 @@ CSS = """
 @media (max-width: 640px) {
   #khabar-ask-row { flex-wrap: wrap !important; }
   #khabar-question { flex: 1 1 100% !important; min-width: 100% !important; }
-  #khabar-send { flex: 1 1 100% !important; }
+  #khabar-send, #khabar-new { flex: 1 1 100% !important; }
 }
 .khabar-passage mark, .khabar-answer { background: #fde68a; color: #111; padding: 0 0.15em;
   border-radius: 0.2em; }
 .khabar-section { font-weight: 700; font-size: 1.05rem; color: #92400e; }
 .khabar-cite { font-size: 0.85rem; color: #6b7280; margin-top: 0.25rem; }
+.khabar-searched { font-size: 0.8rem; color: #9ca3af; margin-top: 0.2rem; }
 .khabar-neighbour { font-size: 1.05rem; line-height: 1.8; color: #4b5563; }
 .khabar-more > summary, .khabar-context > summary { cursor: pointer; color: #2563eb;
   font-size: 0.9rem; }
@@ -113,6 +115,23 @@ def citation(hit: Hit, rank: int) -> str:
     return f'<div class="khabar-cite" dir="ltr">{cite}</div>'
 
 
+def asked_before(messages: list[dict[str, Any]]) -> list[str]:
+    """The person's earlier questions in a chat's messages, oldest first (the latest
+    MAX_HISTORY): a message's content is text, or a list of parts with text."""
+    out = []
+    for message in messages:
+        if message.get("role") != "user":
+            continue
+        content = message.get("content")
+        if isinstance(content, list):
+            content = " ".join(
+                str(p.get("text", "")) if isinstance(p, dict) else str(p) for p in content
+            )
+        if isinstance(content, str) and content.strip():
+            out.append(content.strip())
+    return out[-MAX_HISTORY:]
+
+
 def render_answer(answer: Answer, filtered: bool = False) -> str:
     """The chat reply: the best passage, then the next ones one click away."""
     if not answer.hits:
@@ -127,6 +146,8 @@ def render_answer(answer: Answer, filtered: bool = False) -> str:
             "these are the closest passages.</div>"
         )
     out += render_hit(first, 1)
+    if answer.searched:
+        out += f'<div class="khabar-searched">Searched as: {_text(answer.searched)}</div>'
     if rest:
         out += f'<details class="khabar-more"><summary>More passages ({len(rest)})</summary>'
         out += "".join(render_hit(h, i) for i, h in enumerate(rest, start=2))
@@ -146,12 +167,14 @@ SHOW_NEWEST = """() => { setTimeout(() => {
 # them from the docstrings, and mangle a JSON shape written there).
 ASK_TOOL = (
     "Find the passages of the indexed Arabic news articles that answer a question asked in "
-    "English or Arabic, best first. Returns one JSON object: "
-    '{"question": string, "answered": boolean, "hits": [{"article_id": string, '
-    '"title": string, "paragraph": integer, "section": string or null, "text": string, '
-    '"sentence": string, "score": number, "source": string, "url": string or null, '
-    '"published": string or null, "author": string or null}]}. "text" is the Arabic '
-    'paragraph, "sentence" the sentence in it that answers; "answered" is false when the '
+    'English or Arabic, best first. For a follow-up question in a conversation ("and who did '
+    "he meet?\"), pass the conversation's earlier questions, oldest first, as history. Returns "
+    'one JSON object: {"question": string, "searched": string, "answered": boolean, "hits": '
+    '[{"article_id": string, "title": string, "paragraph": integer, "section": string or '
+    'null, "text": string, "sentence": string, "score": number, "source": string, "url": '
+    'string or null, "published": string or null, "author": string or null}]}. "text" is the '
+    'Arabic paragraph, "sentence" the sentence in it that answers; "searched" what was '
+    'searched (a follow-up with the questions it leans on); "answered" is false when the '
     "articles probably do not answer the question. Cite a hit by its title and paragraph."
 )
 LIST_TOOL = (
@@ -193,9 +216,12 @@ def build_app(service: Khabar, k: int = 5, allow_writes: bool = True) -> gr.Bloc
         until: str | None = None,
     ) -> tuple[list[dict[str, Any]], str]:
         history = list(history or [])
+        earlier = asked_before(history)
         history.append({"role": "user", "content": message})
         try:
-            answer = service.ask(message, k=k, source=source, since=since, until=until)
+            answer = service.ask(
+                message, k=k, source=source, since=since, until=until, history=earlier
+            )
             reply = render_answer(answer, filtered=bool(source or since or until))
         except KhabarError as exc:
             reply = f"⚠️ {html.escape(str(exc))}"
@@ -208,6 +234,7 @@ def build_app(service: Khabar, k: int = 5, allow_writes: bool = True) -> gr.Bloc
         source: str | None = None,
         since: str | None = None,
         until: str | None = None,
+        history: list[str] | None = None,
     ) -> str:
         """Find the passages of the indexed Arabic news articles that answer a question.
 
@@ -217,14 +244,25 @@ def build_app(service: Khabar, k: int = 5, allow_writes: bool = True) -> gr.Bloc
             source: only articles whose source contains this text (any case), if given.
             since: only articles published on or after this day (YYYY-MM-DD), if given.
             until: only articles published on or before this day (YYYY-MM-DD), if given.
+            history: the conversation's earlier questions, oldest first (at most 10), if any.
         """
         try:
+            if history is not None and (
+                not isinstance(history, list) or not all(isinstance(h, str) for h in history)
+            ):
+                raise InputError("history must be a list of the earlier questions (strings)")
             if isinstance(k, bool) or not isinstance(k, int | float) or int(k) != k:
                 raise InputError(f"k must be a whole number from 1 to {MAX_K}, not {k!r}")
             if not 1 <= int(k) <= MAX_K:
                 raise InputError(f"k must be from 1 to {MAX_K}, not {int(k)}")
             answer = service.ask(
-                question, k=int(k), context=False, source=source, since=since, until=until
+                question,
+                k=int(k),
+                context=False,
+                source=source,
+                since=since,
+                until=until,
+                history=history or (),
             )
             return json.dumps(answer.to_json(), ensure_ascii=False)
         except KhabarError as exc:
@@ -295,6 +333,16 @@ def build_app(service: Khabar, k: int = 5, allow_writes: bool = True) -> gr.Bloc
                     autofocus=True,
                 )
                 send = gr.Button("Ask", variant="primary", scale=1, elem_id="khabar-send")
+                fresh = gr.Button(
+                    "New conversation",
+                    variant="secondary",
+                    scale=1,
+                    elem_id="khabar-new",
+                    size="sm",
+                )
+            # Follow-ups are searched with the chat's earlier questions: a new conversation
+            # starts from an empty chat.
+            fresh.click(lambda: ([], ""), None, [chat, question], api_visibility="private")
             with gr.Accordion("Filters", open=False, elem_id="khabar-filters"), gr.Row():
                 source = gr.Dropdown(
                     label="Source contains",

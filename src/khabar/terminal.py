@@ -1,0 +1,53 @@
+"""Answers as plain text, for a terminal or a pipe (``khabar ask``, ``khabar chat``)."""
+
+from __future__ import annotations
+
+import re
+from typing import TextIO
+
+from khabar.records import Answer, Hit
+
+
+def print_answer(answer: Answer, out: TextIO, filtered: bool = False) -> None:
+    """Plain-text answer: per hit, the citation, the section, and the paragraph with the
+    answering sentence marked (bold in a terminal, between ⟦ ⟧ otherwise)."""
+    if not answer.hits:
+        if filtered:
+            print("No passages: no article matches --source/--since/--until.", file=out)
+        else:
+            print("No passages: the index is empty. Add articles with `khabar add PATH`.", file=out)
+        return
+    tty = out.isatty()
+    if not answer.answered:
+        print("The articles may not answer this question; the closest passages are:\n", file=out)
+    for rank, hit in enumerate(answer.hits, start=1):
+        print(
+            f"[{rank}] {isolate(hit.title)} — paragraph {hit.paragraph} "
+            f"(id {isolate(hit.article_id)}, score {hit.score:.3f})",
+            file=out,
+        )
+        day = hit.published[:10] if hit.published else ""
+        details = [isolate(d) for d in (hit.source, hit.author or "", day, hit.url or "") if d]
+        if details:
+            print("    " + " · ".join(details), file=out)
+        if hit.section:
+            print(f"    § {hit.section}", file=out)
+        print("    " + marked(hit, tty), file=out)
+        print(file=out)
+
+
+_RTL = re.compile(r"[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc]")
+
+
+def isolate(field: str) -> str:
+    """A citation field that holds right-to-left letters, between Unicode's first-strong
+    isolate and its pop (U+2068, U+2069), so that an Arabic title cannot reorder the
+    left-to-right line around it in a terminal; other fields as they are."""
+    return f"\u2068{field}\u2069" if _RTL.search(field) else field
+
+
+def marked(hit: Hit, tty: bool) -> str:
+    """The hit's paragraph with its answering sentence marked: bold in a terminal, else ⟦ ⟧."""
+    start, end = hit.sentence_start, hit.sentence_end
+    left, right = ("\033[1;33m", "\033[0m") if tty else ("⟦", "⟧")
+    return hit.text[:start] + left + hit.text[start:end] + right + hit.text[end:]
