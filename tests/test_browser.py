@@ -341,3 +341,26 @@ def test_embed_refuses_other_framers(page: Any, server_url: str, tmp_path: Path)
     page.wait_for_timeout(1500)
     frame = page.frame(url=lambda url: "embed" in url)
     assert frame is None or frame.locator("#q").count() == 0
+
+
+def test_the_chat_follows_the_conversation_until_a_new_one(page: Any, server_url: str) -> None:
+    page.set_viewport_size({"width": 1100, "height": 1000})
+    page.goto(server_url, wait_until="networkidle")
+    box = page.locator("#khabar-question textarea")
+    box.fill("Who did Putin receive in the Kremlin?")
+    box.press("Enter")
+    page.locator("#khabar-chat mark.khabar-answer").first.wait_for(timeout=60_000)
+    box.fill("What did he say about Israel?")
+    box.press("Enter")
+    searched = page.locator("#khabar-chat .khabar-searched").first
+    searched.wait_for(timeout=60_000)
+    assert searched.inner_text() == (
+        "Searched as: Who did Putin receive in the Kremlin? What did he say about Israel?"
+    )
+    # the follow-up's first passage: the mark just before the "Searched as" line
+    mark = searched.locator("xpath=preceding-sibling::div[1]//mark")
+    assert mark.inner_text().startswith("وجدد بوتين موقف موسكو")
+    page.locator("#khabar-new").click()
+    page.wait_for_function(
+        "() => !document.querySelector('#khabar-chat [data-testid=\"user\"]')", timeout=30_000
+    )

@@ -62,6 +62,10 @@ def test_a_follow_up_is_answered_from_the_article_of_the_conversation(
     assert answer.searched == f"{history[0]} {question}"
     assert answer.to_json()["searched"] == answer.searched
     assert answer.question == question
+    ranked = service.rank_conversation(question, history, 3)
+    assert [r.chunk.id for r in ranked] == [h.chunk_id for h in answer.hits]
+    left_out = service.rank_conversation(question, history, 3, exclude=frozenset({article}))
+    assert article not in {r.chunk.article_id for r in left_out}
 
 
 def test_a_follow_up_in_the_same_article_asks_about_its_own_paragraph(service: Khabar) -> None:
@@ -69,6 +73,7 @@ def test_a_follow_up_in_the_same_article_asks_about_its_own_paragraph(service: K
         "What did he say about Israel?", history=["Who did Putin receive in the Kremlin?"]
     )
     assert answer.hits[0].text.startswith("وجدد بوتين موقف موسكو الرافض للانتهاكات الإسرائيلية")
+    assert answer.answered  # the threshold is met by the follow-up's own words
 
 
 def test_a_new_topic_is_answered_as_without_the_conversation(service: Khabar) -> None:

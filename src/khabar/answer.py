@@ -25,15 +25,21 @@ class AnswerSettings:
     second_min_score_arabic: float = 0.2307
     second_min_score_other: float = 0.2527
     second_weight: float = 0.0
+    #: A follow-up searched with the conversation (khabar.followup) has a mixed vector that
+    #: scores lower: its threshold is this much lower (bench/followups.py calibrates it).
+    follow_up_margin: float = 0.0375
 
-    def threshold(self, question: str, second_weight: float | None = None) -> float:
+    def threshold(
+        self, question: str, second_weight: float | None = None, follow_up: bool = False
+    ) -> float:
         """The threshold for this question, whose vector holds the second model's cosine
         ``second_weight`` times (default: this setting's; 0 for a question in a language
-        the second model does not know)."""
+        the second model does not know); ``follow_up`` for a follow-up's."""
         w = self.second_weight if second_weight is None else second_weight
+        margin = self.follow_up_margin if follow_up else 0.0
         if arabic_share(question) >= 0.5:
-            return self.min_score_arabic + w * self.second_min_score_arabic
-        return self.min_score_other + w * self.second_min_score_other
+            return self.min_score_arabic + w * self.second_min_score_arabic - margin
+        return self.min_score_other + w * self.second_min_score_other - margin
 
 
 def is_answered(
@@ -41,9 +47,13 @@ def is_answered(
     best: ScoredChunk | None,
     settings: AnswerSettings,
     second_weight: float | None = None,
+    follow_up: bool = False,
 ) -> bool:
-    """False when no passage is a likely answer to ``question``."""
-    return best is not None and best.dense_score >= settings.threshold(question, second_weight)
+    """False when no passage is a likely answer to ``question`` (``follow_up``: searched
+    with the conversation)."""
+    if best is None:
+        return False
+    return best.dense_score >= settings.threshold(question, second_weight, follow_up)
 
 
 # How the sentence to mark is chosen (bench/sentences.py, tuned on XQuAD articles 0–23):
@@ -117,7 +127,8 @@ def build_answer(
     """Turn ranked chunks into Hits; with ``context``, attach the neighbouring paragraphs.
     ``second_weight``: the second model's weight in this question's vector (for the
     threshold; default the settings'). ``searched``: what was searched, when it was more
-    than ``question`` (a follow-up); the sentence marked is still ``question``'s."""
+    than ``question`` (a follow-up, whose threshold is the follow-ups'); the sentence marked
+    is still ``question``'s."""
     hits = []
     for item in scored:
         chunk = item.chunk
@@ -149,7 +160,11 @@ def build_answer(
             )
         )
     answered = is_answered(
-        question, scored[0] if scored else None, settings or AnswerSettings(), second_weight
+        question,
+        scored[0] if scored else None,
+        settings or AnswerSettings(),
+        second_weight,
+        follow_up=bool(searched) and searched != question,
     )
     return Answer(
         question=question,

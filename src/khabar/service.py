@@ -571,17 +571,37 @@ class Khabar:
             searched=searched,
         )
 
-    def _search_conversation(
-        self, questions: Sequence[str], k: int, where: Filter
+    def rank_conversation(
+        self,
+        question: str,
+        history: Sequence[str],
+        k: int = 30,
+        *,
+        exclude: frozenset[str] = frozenset(),
     ) -> list[ScoredChunk]:
-        """The ``k`` best chunks for the last of ``questions`` (khabar.followup.chain):
-        alone, one search; a follow-up is searched with its own vector, the words of the
-        chain so far, and a bonus for the article that answered the question before it
-        (found the same way, from the chain's first question on)."""
+        """The ``k`` best chunks for ``question`` asked after ``history``, as ``ask`` ranks
+        them; for evaluation, ``exclude`` leaves articles out as if they were not indexed."""
+        questions = chain(question.strip(), [h for h in history if h and h.strip()])
+        return self._search_conversation(questions, k, Filter(), exclude)
+
+    def _search_conversation(
+        self,
+        questions: Sequence[str],
+        k: int,
+        where: Filter,
+        exclude: frozenset[str] = frozenset(),
+    ) -> list[ScoredChunk]:
+        """The ``k`` best chunks for the last of ``questions`` (khabar.followup.chain).
+
+        A single question: one search. A follow-up: its own vector moved toward the previous
+        question's (CONTEXT_WEIGHT), the words of the chain so far, and a bonus for the article
+        that answered the question before it (found the same way, from the chain's start)."""
         vectors = self.encoder.embed_queries(list(questions))
         settings = self.search_settings
         if len(questions) == 1:
-            return search(self.store, vectors[0], k, settings, question=questions[0], where=where)
+            return search(
+                self.store, vectors[0], k, settings, questions[0], exclude=exclude, where=where
+            )
         previous: str | None = None
         scored: list[ScoredChunk] = []
         vector = vectors[0]
@@ -590,7 +610,7 @@ class Khabar:
                 vector = ((1.0 - CONTEXT_WEIGHT) * own + CONTEXT_WEIGHT * vector).astype(np.float32)
             text = searched_text(questions[: i + 1])
             depth = max(k, BONUS_DEPTH) if i else 1
-            found = search(self.store, vector, depth, settings, question=text, where=where)
+            found = search(self.store, vector, depth, settings, text, exclude=exclude, where=where)
             scored = prefer_article(found, previous)
             previous = scored[0].chunk.article_id if scored else None
         return scored[:k]
