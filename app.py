@@ -1,7 +1,7 @@
 """`python app.py`: open ./index (built from the bundled sample article if empty) and serve the UI.
 
 Settings come from the environment like the CLI's (KHABAR_INDEX or KHABAR_STORE, KHABAR_HOST,
-KHABAR_PORT).
+KHABAR_PORT, KHABAR_LLM_URL).
 """
 
 from __future__ import annotations
@@ -29,6 +29,10 @@ def main() -> int:
             model=choose_model(settings, fast=True),
             **second_options(settings),
         )
+        if settings["llm_url"]:
+            from khabar.llm import from_settings
+
+            service.llm = from_settings(settings)
         report = service.ensure_samples()
         if report is not None:
             print(f"built {where} from the bundled sample ({report.seconds:.1f}s)")

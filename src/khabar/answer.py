@@ -123,12 +123,13 @@ def build_answer(
     settings: AnswerSettings | None = None,
     second_weight: float | None = None,
     searched: str = "",
+    follow_up: bool = False,
 ) -> Answer:
     """Turn ranked chunks into Hits; with ``context``, attach the neighbouring paragraphs.
     ``second_weight``: the second model's weight in this question's vector (for the
     threshold; default the settings'). ``searched``: what was searched, when it was more
-    than ``question`` (a follow-up, whose threshold is the follow-ups'); the sentence marked
-    is still ``question``'s."""
+    than ``question``; ``follow_up``: searched with the conversation (the follow-ups'
+    threshold); the sentence marked is still ``question``'s."""
     hits = []
     for item in scored:
         chunk = item.chunk
@@ -164,7 +165,7 @@ def build_answer(
         scored[0] if scored else None,
         settings or AnswerSettings(),
         second_weight,
-        follow_up=bool(searched) and searched != question,
+        follow_up=follow_up,
     )
     return Answer(
         question=question,

@@ -26,7 +26,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.routing import APIRoute
-from pydantic import BaseModel, Field, StrictInt, field_validator
+from pydantic import BaseModel, Field, StrictBool, StrictInt, field_validator
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -120,6 +120,9 @@ class AskRequest(BaseModel):
     history: list[Annotated[str, Field(max_length=2000)]] | None = Field(
         default=None, max_length=MAX_HISTORY
     )
+    # with a language model (llm_url): a reply citing the passages; an English reading
+    reply: StrictBool = False
+    translate: StrictBool = False
 
     @field_validator("k", mode="before")
     @classmethod
@@ -267,6 +270,8 @@ def create_app(service: Khabar, settings: ApiSettings | None = None) -> FastAPI:
             since=body.since,
             until=body.until,
             history=body.history or (),
+            reply=body.reply,
+            translate=body.translate,
         )
         return answer.to_json()
 

@@ -107,6 +107,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ask.add_argument("--json", action="store_true", help="print one JSON object")
     ask.add_argument(
+        "--reply",
+        action="store_true",
+        help="a short reply citing the passages, from the language model at llm_url",
+    )
+    ask.add_argument(
+        "--translate",
+        action="store_true",
+        help="an English reading of the marked sentence, from the language model at llm_url",
+    )
+    ask.add_argument(
         "--source", metavar="NAME", help="only articles whose source contains NAME (any case)"
     )
     ask.add_argument(
@@ -307,6 +317,10 @@ def _open(
     )
     for note in service.notes:
         print(f"khabar: {note}", file=sys.stderr)
+    if settings.get("llm_url"):
+        from khabar.llm import from_settings
+
+        service.llm = from_settings(settings)
     return service
 
 
@@ -437,6 +451,8 @@ def _cmd_ask(args: argparse.Namespace, settings: dict[str, Any]) -> int:
         source=args.source,
         since=args.since,
         until=args.until,
+        reply=args.reply,
+        translate=args.translate,
     )
     if args.json:
         json.dump(answer.to_json(), sys.stdout, ensure_ascii=False)

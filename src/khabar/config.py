@@ -69,6 +69,12 @@ def _networks(value: str) -> str:
     return value
 
 
+def _url(value: str) -> str:
+    if value.strip() and not value.strip().lower().startswith(("http://", "https://")):
+        raise ValueError("must be an http:// or https:// URL")
+    return value.strip()
+
+
 FAISS = "faiss"
 DEFAULT_PREFIX = "khabar_"  # the milvus_collection_prefix setting's default
 
@@ -217,6 +223,16 @@ SETTINGS: dict[str, Setting] = {
             "largest API request body, in bytes (larger: 413)",
             _positive_int,
         ),
+        Setting(
+            "llm_url",
+            "",
+            "OpenAI-compatible endpoint of a language model, e.g. http://127.0.0.1:8080/v1 "
+            "(empty: none; follow-ups rewritten, cited replies, English readings)",
+            _url,
+        ),
+        Setting("llm_model", "", "the model's name at llm_url (empty: the server's default)"),
+        Setting("llm_api_key", "", "the API key of llm_url, if it needs one"),
+        Setting("llm_timeout", 20, "seconds to wait for the language model", _positive_int),
     )
 }
 

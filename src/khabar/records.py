@@ -104,6 +104,19 @@ class Hit:
 
 
 @dataclass(frozen=True)
+class Reply:
+    """A reply written by a language model from the answer's passages, and the passages
+    (1-based, in the answer's order) it cites."""
+
+    text: str
+    citations: tuple[int, ...]
+
+    def to_json(self) -> dict[str, object]:
+        """``{"text": …, "citations": […]}``, as in the API."""
+        return {"text": self.text, "citations": list(self.citations)}
+
+
+@dataclass(frozen=True)
 class Answer:
     """The passages that answer a question, best first."""
 
@@ -114,6 +127,13 @@ class Answer:
     #: What was searched: the question, or for a follow-up the conversation's questions it
     #: leans on and itself (empty: the question)
     searched: str = ""
+    #: with a language model, when asked for: a reply citing the passages (None: none that
+    #: held), an English reading of the top passage's marked sentence, and notes on what
+    #: the model did not do; ``requested`` names what was asked for ("reply", "translation")
+    reply: Reply | None = None
+    translation: str | None = None
+    notes: tuple[str, ...] = ()
+    requested: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, object]:
         """The JSON shape shared by ``khabar ask --json`` and the HTTP API."""
@@ -137,4 +157,11 @@ class Answer:
                 }
                 for h in self.hits
             ],
+            **(
+                {"reply": self.reply.to_json() if self.reply else None}
+                if "reply" in self.requested
+                else {}
+            ),
+            **({"translation": self.translation} if "translation" in self.requested else {}),
+            **({"notes": list(self.notes)} if self.notes else {}),
         }

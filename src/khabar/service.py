@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -19,16 +19,14 @@ from khabar import __version__
 from khabar.answer import AnswerSettings, build_answer
 from khabar.chunk import DEFAULT_MAX_CHARS, chunk_article
 from khabar.config import DEFAULT_PREFIX, FAISS
+from khabar.conversation import search_conversation, with_model
 from khabar.embed import Encoder, load_encoder
 from khabar.embed.base import SECOND_WEIGHT, Vectors
 from khabar.embed.paired import JOIN, PairedEncoder
 from khabar.errors import ArticleNotFoundError, EmptyQuestionError, InputError, KhabarError
 from khabar.followup import (
-    BONUS_DEPTH,
-    CONTEXT_WEIGHT,
     MAX_HISTORY,
     chain,
-    prefer_article,
     searched_text,
 )
 from khabar.ingest import DEFAULT_MAX_BYTES, article_from_text, collect_files, read_path
@@ -40,6 +38,9 @@ from khabar.samples import sample_paths
 from khabar.search import ScoredChunk, SearchSettings, quiet_blas, search
 from khabar.store import ArticleRow, EncoderInfo, Filter, PendingArticle, Store
 from khabar.store.opening import Place, find, no_index_error, open_store
+
+if TYPE_CHECKING:
+    from khabar.llm import LanguageModel
 
 MAX_QUESTION_CHARS = 2000
 # Articles are written to the index in groups of about this many chunks, so that a long
@@ -198,6 +199,8 @@ class Khabar:
         self.answer_settings = answer_settings or AnswerSettings(
             second_weight=encoder.second_weight if isinstance(encoder, PairedEncoder) else 0.0
         )
+        #: an optional language model (khabar.llm.from_settings); None: none is used
+        self.llm: LanguageModel | None = None
 
     @classmethod
     def open(
@@ -530,6 +533,8 @@ class Khabar:
         since: str | None = None,
         until: str | None = None,
         history: Sequence[str] = (),
+        reply: bool = False,
+        translate: bool = False,
     ) -> Answer:
         """The ``k`` best passages for ``question`` (English or Arabic), best first.
 
@@ -538,7 +543,11 @@ class Khabar:
         ``until`` (YYYY-MM-DD, inclusive) to articles published on those days.
         ``history``: the conversation's earlier questions, oldest first (at most
         ``MAX_HISTORY``); a follow-up ("and about the economy?") is searched together with
-        the questions it leans on (khabar.followup), and ``Answer.searched`` says so.
+        the questions it leans on (khabar.followup), and ``Answer.searched`` says so; with a
+        language model (``llm``), rewritten by it into a standalone question first.
+        ``reply``, ``translate``: with a language model, a short reply citing the passages,
+        and an English reading of the top passage's marked sentence (khabar.llm); whatever
+        the model fails to do is said in ``Answer.notes``, and the passages stay the answer.
         """
         question = _checked_question(question)
         if len(history) > MAX_HISTORY:
@@ -556,12 +565,21 @@ class Khabar:
                 raise ArticleNotFoundError(f"no article with id {unknown[0]!r} in the index")
         where = self._filter(only, source, since, until)
         questions = chain(question, earlier)
+        notes: list[str] = []
+        if len(questions) > 1 and self.llm is not None:
+            rewritten = self.llm.rewrite(question, earlier)
+            if rewritten:
+                questions = [rewritten]
+            else:
+                notes.append("the language model did not rewrite the follow-up in time")
         searched = searched_text(questions)
-        scored = self._search_conversation(questions, k, where)
+        scored = search_conversation(
+            self.store, self.encoder, self.search_settings, questions, k, where
+        )
         second = None
         if isinstance(self.encoder, PairedEncoder):
             second = self.encoder.weight_for(question)
-        return build_answer(
+        answer = build_answer(
             question,
             scored,
             self.store,
@@ -569,7 +587,11 @@ class Khabar:
             settings=self.answer_settings,
             second_weight=second,
             searched=searched,
+            follow_up=len(questions) > 1,
         )
+        if reply or translate or notes:
+            answer = with_model(answer, self.llm, reply, translate, notes)
+        return answer
 
     def rank_conversation(
         self,
@@ -582,38 +604,9 @@ class Khabar:
         """The ``k`` best chunks for ``question`` asked after ``history``, as ``ask`` ranks
         them; for evaluation, ``exclude`` leaves articles out as if they were not indexed."""
         questions = chain(question.strip(), [h for h in history if h and h.strip()])
-        return self._search_conversation(questions, k, Filter(), exclude)
-
-    def _search_conversation(
-        self,
-        questions: Sequence[str],
-        k: int,
-        where: Filter,
-        exclude: frozenset[str] = frozenset(),
-    ) -> list[ScoredChunk]:
-        """The ``k`` best chunks for the last of ``questions`` (khabar.followup.chain).
-
-        A single question: one search. A follow-up: its own vector moved toward the previous
-        question's (CONTEXT_WEIGHT), the words of the chain so far, and a bonus for the article
-        that answered the question before it (found the same way, from the chain's start)."""
-        vectors = self.encoder.embed_queries(list(questions))
-        settings = self.search_settings
-        if len(questions) == 1:
-            return search(
-                self.store, vectors[0], k, settings, questions[0], exclude=exclude, where=where
-            )
-        previous: str | None = None
-        scored: list[ScoredChunk] = []
-        vector = vectors[0]
-        for i, own in enumerate(vectors):
-            if i:
-                vector = ((1.0 - CONTEXT_WEIGHT) * own + CONTEXT_WEIGHT * vector).astype(np.float32)
-            text = searched_text(questions[: i + 1])
-            depth = max(k, BONUS_DEPTH) if i else 1
-            found = search(self.store, vector, depth, settings, text, exclude=exclude, where=where)
-            scored = prefer_article(found, previous)
-            previous = scored[0].chunk.article_id if scored else None
-        return scored[:k]
+        return search_conversation(
+            self.store, self.encoder, self.search_settings, questions, k, Filter(), exclude
+        )
 
     def _filter(
         self,

@@ -18,6 +18,14 @@ def print_answer(answer: Answer, out: TextIO, filtered: bool = False) -> None:
             print("No passages: the index is empty. Add articles with `khabar add PATH`.", file=out)
         return
     tty = out.isatty()
+    for note in answer.notes:
+        print(f"({note})", file=out)
+    if answer.reply is not None:
+        print("Reply (written by a language model from the passages below):", file=out)
+        print(f"    {answer.reply.text}\n", file=out)
+    if answer.translation is not None:
+        print("English reading of the marked sentence (machine translation):", file=out)
+        print(f"    {answer.translation}\n", file=out)
     if not answer.answered:
         print("The articles may not answer this question; the closest passages are:\n", file=out)
     for rank, hit in enumerate(answer.hits, start=1):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hmac
 import html
 import json
+from collections.abc import Iterator, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,8 @@ from khabar.api import MAX_K, ApiSettings, RunningServer, create_app
 from khabar.errors import InputError, KhabarError
 from khabar.followup import MAX_HISTORY
 from khabar.ingest.files import SUPPORTED_EXTENSIONS
-from khabar.records import Answer, Hit
+from khabar.llm import REPLY_PASSAGES, check_reply
+from khabar.records import Answer, Hit, Reply
 from khabar.service import Khabar
 from khabar.text import neutralize_bidi
 
@@ -51,6 +53,12 @@ CSS = """
   border-radius: 0.2em; }
 .khabar-section { font-weight: 700; font-size: 1.05rem; color: #92400e; }
 .khabar-cite { font-size: 0.85rem; color: #6b7280; margin-top: 0.25rem; }
+.khabar-reply { background: #eff6ff; border-left: 4px solid #2563eb; padding: 0.3rem 0.6rem;
+  margin-bottom: 0.4rem; }
+.khabar-writing { color: #6b7280; }
+.khabar-reply-label { font-size: 0.8rem; color: #1e40af; display: block; }
+.khabar-note { font-size: 0.8rem; color: #9ca3af; }
+.khabar-reading { background: #f3f4f6; padding: 0.3rem 0.6rem; }
 .khabar-searched { font-size: 0.8rem; color: #9ca3af; margin-top: 0.2rem; }
 .khabar-neighbour { font-size: 1.05rem; line-height: 1.8; color: #4b5563; }
 .khabar-more > summary, .khabar-context > summary { cursor: pointer; color: #2563eb;
@@ -130,6 +138,27 @@ def asked_before(messages: list[dict[str, Any]]) -> list[str]:
         if isinstance(content, str) and content.strip():
             out.append(content.strip())
     return out[-MAX_HISTORY:]
+
+
+def render_notes(notes: Sequence[str]) -> str:
+    """What the language model did not do, as small grey lines."""
+    return "".join(f'<div class="khabar-note">{_text(n)}</div>' for n in notes)
+
+
+def render_writing(text: str) -> str:
+    """A reply being written (not yet checked)."""
+    return (
+        '<div class="khabar-reply khabar-writing"><span class="khabar-reply-label">Writing a '
+        f"reply from the passages…</span> {_text(text)}</div>"
+    )
+
+
+def render_reply(reply: Reply) -> str:
+    """A checked reply, its citations [n] naming the passages #n below."""
+    return (
+        '<div class="khabar-reply"><span class="khabar-reply-label">Reply, written by a '
+        f"language model from the passages below:</span> {_text(reply.text)}</div>"
+    )
 
 
 def render_answer(answer: Answer, filtered: bool = False) -> str:
@@ -214,7 +243,7 @@ def build_app(service: Khabar, k: int = 5, allow_writes: bool = True) -> gr.Bloc
         source: str | None = None,
         since: str | None = None,
         until: str | None = None,
-    ) -> tuple[list[dict[str, Any]], str]:
+    ) -> Iterator[tuple[list[dict[str, Any]], str, str]]:
         history = list(history or [])
         earlier = asked_before(history)
         history.append({"role": "user", "content": message})
@@ -222,11 +251,55 @@ def build_app(service: Khabar, k: int = 5, allow_writes: bool = True) -> gr.Bloc
             answer = service.ask(
                 message, k=k, source=source, since=since, until=until, history=earlier
             )
-            reply = render_answer(answer, filtered=bool(source or since or until))
         except KhabarError as exc:
-            reply = f"⚠️ {html.escape(str(exc))}"
-        history.append({"role": "assistant", "content": reply})
-        return history, ""
+            history.append({"role": "assistant", "content": f"⚠️ {html.escape(str(exc))}"})
+            yield history, "", ""
+            return
+        passages = render_notes(answer.notes) + render_answer(
+            answer, filtered=bool(source or since or until)
+        )
+        top = answer.hits[0].sentence if answer.hits else ""
+        model = service.llm
+        if model is None or not answer.answered or not answer.hits:
+            history.append({"role": "assistant", "content": passages})
+            yield history, "", top
+            return
+        # The reply streams above the passages, marked as being written; once whole it is
+        # checked, and shown only if every sentence cites a passage that was given.
+        given = [h.text for h in answer.hits[:REPLY_PASSAGES]]
+        history.append({"role": "assistant", "content": render_writing("") + passages})
+        yield history, "", top
+        text = ""
+        for delta in model.stream_reply(message, given):
+            text += delta
+            history[-1] = {"role": "assistant", "content": render_writing(text) + passages}
+            yield history, "", top
+        checked = check_reply(text, len(given))
+        head = (
+            render_reply(checked)
+            if checked
+            else render_notes(("the language model gave no reply that cites the passages",))
+        )
+        history[-1] = {"role": "assistant", "content": head + passages}
+        yield history, "", top
+
+    def english_reading(
+        history: list[dict[str, Any]], sentence: str
+    ) -> tuple[list[dict[str, Any]], str]:
+        history = list(history or [])
+        model = service.llm
+        if model is None or not sentence:
+            return history, sentence
+        reading = model.translate(sentence)
+        if reading is None:
+            content = render_notes(("the language model gave no English reading",))
+        else:
+            content = (
+                '<div class="khabar-reading"><b>English reading</b> (machine translation) of '
+                f"the marked sentence: {_text(reading)}</div>"
+            )
+        history.append({"role": "assistant", "content": content})
+        return history, sentence
 
     def ask(
         question: str,
@@ -342,7 +415,27 @@ def build_app(service: Khabar, k: int = 5, allow_writes: bool = True) -> gr.Bloc
                 )
             # Follow-ups are searched with the chat's earlier questions: a new conversation
             # starts from an empty chat.
-            fresh.click(lambda: ([], ""), None, [chat, question], api_visibility="private")
+            # the marked sentence of the latest answer's first passage, for its English reading
+            last_sentence = gr.State("")
+            fresh.click(
+                lambda: ([], "", ""),
+                None,
+                [chat, question, last_sentence],
+                api_visibility="private",
+            )
+            if service.llm is not None:
+                reading = gr.Button(
+                    "English reading of the marked sentence (machine translation)",
+                    size="sm",
+                    variant="secondary",
+                    elem_id="khabar-reading",
+                )
+                reading.click(
+                    english_reading,
+                    [chat, last_sentence],
+                    [chat, last_sentence],
+                    api_visibility="private",
+                ).then(None, js=SHOW_NEWEST)
             with gr.Accordion("Filters", open=False, elem_id="khabar-filters"), gr.Row():
                 source = gr.Dropdown(
                     label="Source contains",
@@ -364,13 +457,13 @@ def build_app(service: Khabar, k: int = 5, allow_writes: bool = True) -> gr.Bloc
                     btn.click(
                         partial(respond, example),
                         [chat, *filters],
-                        [chat, question],
+                        [chat, question, last_sentence],
                         api_visibility="private",
                     ).then(None, js=SHOW_NEWEST)
             question.submit(
                 respond,
                 [question, chat, *filters],
-                [chat, question],
+                [chat, question, last_sentence],
                 api_name="chat",
                 api_visibility="undocumented",  # for scripts, not an MCP tool
                 concurrency_limit=8,
@@ -378,7 +471,7 @@ def build_app(service: Khabar, k: int = 5, allow_writes: bool = True) -> gr.Bloc
             send.click(
                 respond,
                 [question, chat, *filters],
-                [chat, question],
+                [chat, question, last_sentence],
                 api_visibility="private",
                 concurrency_limit=8,
             ).then(None, js=SHOW_NEWEST)
