@@ -69,6 +69,8 @@ def test_check_reply(text: str, passages: int, citations: tuple[int, ...] | None
 def test_no_language_model_without_the_setting() -> None:
     assert from_settings({"llm_url": ""}) is None
     assert from_settings({}) is None
+    model = from_settings({"llm_url": "http://127.0.0.1:9/v1", "llm_rewrite": False})
+    assert model is not None and not model.rewrites  # made, but nothing is sent until asked
 
 
 def test_a_reply_cites_the_passages_given(with_model: Khabar, llm: LlmServer) -> None:
@@ -130,6 +132,11 @@ def test_a_follow_up_is_rewritten_by_the_model(with_model: Khabar, llm: LlmServe
     assert answer.notes == ("the language model did not rewrite the follow-up in time",)
     llm.set(rewrite="What did Putin say?")  # a question that stands alone is not sent
     with_model.ask(ISRAEL, history=["Who did Putin receive?"])
+    assert llm.behaviour.requests == []
+    assert with_model.llm is not None
+    with_model.llm.rewrites = False  # llm_rewrite off: khabar's rules, the model not asked
+    answer = with_model.ask("And about Israel?", history=["Who did Putin receive?"])
+    assert answer.searched == "Who did Putin receive? And about Israel?" and not answer.notes
     assert llm.behaviour.requests == []
 
 

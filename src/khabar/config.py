@@ -233,6 +233,13 @@ SETTINGS: dict[str, Setting] = {
         Setting("llm_model", "", "the model's name at llm_url (empty: the server's default)"),
         Setting("llm_api_key", "", "the API key of llm_url, if it needs one"),
         Setting("llm_timeout", 20, "seconds to wait for the language model", _positive_int),
+        Setting(
+            "llm_rewrite",
+            True,
+            "let the language model rewrite follow-ups (off: khabar's own rules, which beat a "
+            "small local model: README)",
+            _boolean,
+        ),
     )
 }
 

@@ -78,9 +78,17 @@ def language_of(question: str) -> str:
 
 class LanguageModel:
     """A chat-completions client for ``url`` (an OpenAI-compatible base URL, e.g.
-    ``http://127.0.0.1:8080/v1``); every call gives up after ``timeout`` seconds."""
+    ``http://127.0.0.1:8080/v1``); every call gives up after ``timeout`` seconds;
+    ``rewrites``: whether the service lets it rewrite follow-ups."""
 
-    def __init__(self, url: str, model: str = "", api_key: str = "", timeout: float = 20.0):
+    def __init__(
+        self,
+        url: str,
+        model: str = "",
+        api_key: str = "",
+        timeout: float = 20.0,
+        rewrites: bool = True,
+    ):
         try:
             import openai
         except ImportError as exc:  # pragma: no cover (the llm extra is not installed)
@@ -88,6 +96,8 @@ class LanguageModel:
                 'llm_url is set, but the openai package is not installed: pip install "khabar[llm]"'
             ) from exc
         self.url = url
+        #: whether follow-ups are rewritten by the model (else by khabar's own rules)
+        self.rewrites = rewrites
         self.model = model or "default"
         self.timeout = float(timeout)
         self._client = openai.OpenAI(
@@ -174,4 +184,5 @@ def from_settings(settings: dict[str, Any]) -> LanguageModel | None:
         str(settings.get("llm_model") or ""),
         str(settings.get("llm_api_key") or ""),
         float(settings.get("llm_timeout") or 20),
+        rewrites=bool(settings.get("llm_rewrite", True)),
     )

@@ -566,7 +566,7 @@ class Khabar:
         where = self._filter(only, source, since, until)
         questions = chain(question, earlier)
         notes: list[str] = []
-        if len(questions) > 1 and self.llm is not None:
+        if len(questions) > 1 and self.llm is not None and self.llm.rewrites:
             rewritten = self.llm.rewrite(question, earlier)
             if rewritten:
                 questions = [rewritten]
