@@ -9,6 +9,7 @@ from __future__ import annotations
 import hmac
 import html
 import json
+import re
 from collections.abc import Iterator, Sequence
 from functools import partial
 from pathlib import Path
@@ -140,6 +141,25 @@ def asked_before(messages: list[dict[str, Any]]) -> list[str]:
     return out[-MAX_HISTORY:]
 
 
+_MARKED = re.compile(r'<mark class="khabar-answer">(.*?)</mark>', re.S)
+
+
+def marked_in(messages: list[dict[str, Any]]) -> str:
+    """The sentence marked in the first passage of the chat's latest answer ('' if none)."""
+    for message in reversed(messages):
+        if message.get("role") != "assistant":
+            continue
+        content = message.get("content")
+        if isinstance(content, list):
+            content = " ".join(
+                str(p.get("text", "")) if isinstance(p, dict) else str(p) for p in content
+            )
+        found = _MARKED.search(str(content or ""))
+        if found:
+            return html.unescape(found.group(1)).strip()
+    return ""
+
+
 def render_notes(notes: Sequence[str]) -> str:
     """What the language model did not do, as small grey lines."""
     return "".join(f'<div class="khabar-note">{_text(n)}</div>' for n in notes)
@@ -243,7 +263,7 @@ def build_app(service: Khabar, k: int = 5, allow_writes: bool = True) -> gr.Bloc
         source: str | None = None,
         since: str | None = None,
         until: str | None = None,
-    ) -> Iterator[tuple[list[dict[str, Any]], str, str]]:
+    ) -> Iterator[tuple[list[dict[str, Any]], str]]:
         history = list(history or [])
         earlier = asked_before(history)
         history.append({"role": "user", "content": message})
@@ -253,27 +273,26 @@ def build_app(service: Khabar, k: int = 5, allow_writes: bool = True) -> gr.Bloc
             )
         except KhabarError as exc:
             history.append({"role": "assistant", "content": f"⚠️ {html.escape(str(exc))}"})
-            yield history, "", ""
+            yield history, ""
             return
         passages = render_notes(answer.notes) + render_answer(
             answer, filtered=bool(source or since or until)
         )
-        top = answer.hits[0].sentence if answer.hits else ""
         model = service.llm
         if model is None or not answer.answered or not answer.hits:
             history.append({"role": "assistant", "content": passages})
-            yield history, "", top
+            yield history, ""
             return
         # The reply streams above the passages, marked as being written; once whole it is
         # checked, and shown only if every sentence cites a passage that was given.
         given = [h.text for h in answer.hits[:REPLY_PASSAGES]]
         history.append({"role": "assistant", "content": render_writing("") + passages})
-        yield history, "", top
+        yield history, ""
         text = ""
         for delta in model.stream_reply(message, given):
             text += delta
             history[-1] = {"role": "assistant", "content": render_writing(text) + passages}
-            yield history, "", top
+            yield history, ""
         checked = check_reply(text, len(given))
         head = (
             render_reply(checked)
@@ -281,15 +300,14 @@ def build_app(service: Khabar, k: int = 5, allow_writes: bool = True) -> gr.Bloc
             else render_notes(("the language model gave no reply that cites the passages",))
         )
         history[-1] = {"role": "assistant", "content": head + passages}
-        yield history, "", top
+        yield history, ""
 
-    def english_reading(
-        history: list[dict[str, Any]], sentence: str
-    ) -> tuple[list[dict[str, Any]], str]:
+    def english_reading(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
         history = list(history or [])
         model = service.llm
+        sentence = marked_in(history)
         if model is None or not sentence:
-            return history, sentence
+            return history
         reading = model.translate(sentence)
         if reading is None:
             content = render_notes(("the language model gave no English reading",))
@@ -299,7 +317,7 @@ def build_app(service: Khabar, k: int = 5, allow_writes: bool = True) -> gr.Bloc
                 f"the marked sentence: {_text(reading)}</div>"
             )
         history.append({"role": "assistant", "content": content})
-        return history, sentence
+        return history
 
     def ask(
         question: str,
@@ -415,14 +433,9 @@ def build_app(service: Khabar, k: int = 5, allow_writes: bool = True) -> gr.Bloc
                 )
             # Follow-ups are searched with the chat's earlier questions: a new conversation
             # starts from an empty chat.
-            # the marked sentence of the latest answer's first passage, for its English reading
-            last_sentence = gr.State("")
-            fresh.click(
-                lambda: ([], "", ""),
-                None,
-                [chat, question, last_sentence],
-                api_visibility="private",
-            )
+            # (no gr.State here: a State makes the page hold a heartbeat connection open; the
+            # English reading takes its sentence from the chat's latest answer)
+            fresh.click(lambda: ([], ""), None, [chat, question], api_visibility="private")
             if service.llm is not None:
                 reading = gr.Button(
                     "English reading of the marked sentence (machine translation)",
@@ -432,8 +445,8 @@ def build_app(service: Khabar, k: int = 5, allow_writes: bool = True) -> gr.Bloc
                 )
                 reading.click(
                     english_reading,
-                    [chat, last_sentence],
-                    [chat, last_sentence],
+                    [chat],
+                    [chat],
                     api_visibility="private",
                 ).then(None, js=SHOW_NEWEST)
             with gr.Accordion("Filters", open=False, elem_id="khabar-filters"), gr.Row():
@@ -457,13 +470,13 @@ def build_app(service: Khabar, k: int = 5, allow_writes: bool = True) -> gr.Bloc
                     btn.click(
                         partial(respond, example),
                         [chat, *filters],
-                        [chat, question, last_sentence],
+                        [chat, question],
                         api_visibility="private",
                     ).then(None, js=SHOW_NEWEST)
             question.submit(
                 respond,
                 [question, chat, *filters],
-                [chat, question, last_sentence],
+                [chat, question],
                 api_name="chat",
                 api_visibility="undocumented",  # for scripts, not an MCP tool
                 concurrency_limit=8,
@@ -471,7 +484,7 @@ def build_app(service: Khabar, k: int = 5, allow_writes: bool = True) -> gr.Bloc
             send.click(
                 respond,
                 [question, chat, *filters],
-                [chat, question, last_sentence],
+                [chat, question],
                 api_visibility="private",
                 concurrency_limit=8,
             ).then(None, js=SHOW_NEWEST)
