@@ -124,21 +124,21 @@ def citation(hit: Hit, rank: int) -> str:
     return f'<div class="khabar-cite" dir="ltr">{cite}</div>'
 
 
+def message_text(message: dict[str, Any]) -> str:
+    """A chat message's text: its content is text, or a list of parts with text."""
+    content = message.get("content")
+    if isinstance(content, list):
+        content = " ".join(
+            str(p.get("text", "")) if isinstance(p, dict) else str(p) for p in content
+        )
+    return content.strip() if isinstance(content, str) else ""
+
+
 def asked_before(messages: list[dict[str, Any]]) -> list[str]:
     """The person's earlier questions in a chat's messages, oldest first (the latest
-    MAX_HISTORY): a message's content is text, or a list of parts with text."""
-    out = []
-    for message in messages:
-        if message.get("role") != "user":
-            continue
-        content = message.get("content")
-        if isinstance(content, list):
-            content = " ".join(
-                str(p.get("text", "")) if isinstance(p, dict) else str(p) for p in content
-            )
-        if isinstance(content, str) and content.strip():
-            out.append(content.strip())
-    return out[-MAX_HISTORY:]
+    MAX_HISTORY)."""
+    asked = [message_text(m) for m in messages if m.get("role") == "user"]
+    return [q for q in asked if q][-MAX_HISTORY:]
 
 
 _MARKED = re.compile(r'<mark class="khabar-answer">(.*?)</mark>', re.S)
@@ -147,14 +147,9 @@ _MARKED = re.compile(r'<mark class="khabar-answer">(.*?)</mark>', re.S)
 def marked_in(messages: list[dict[str, Any]]) -> str:
     """The sentence marked in the first passage of the chat's latest answer ('' if none)."""
     for message in reversed(messages):
-        if message.get("role") != "assistant":
-            continue
-        content = message.get("content")
-        if isinstance(content, list):
-            content = " ".join(
-                str(p.get("text", "")) if isinstance(p, dict) else str(p) for p in content
-            )
-        found = _MARKED.search(str(content or ""))
+        found = (
+            _MARKED.search(message_text(message)) if message.get("role") == "assistant" else None
+        )
         if found:
             return html.unescape(found.group(1)).strip()
     return ""
