@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from quality import CACHE, DATA, ROOT
+from quality import CACHE, DATA, ROOT, best_flag_threshold, flag_stats
 
 from khabar import config
 from khabar.embed.paired import PairedEncoder
@@ -106,23 +106,13 @@ def calibrate(service: Khabar, conversations: list[dict[str, Any]]) -> dict[str,
                 bucket.append((top[0].dense_score if top else 0.0) - floor)
             parts[group_of(turn).split("-")[1]].append(len(present) - 1)
     p, a = np.asarray(present), np.asarray(absent)
+    # a margin m flags a follow-up whose score is below the single question's threshold - m
+    margins = [round(float(m), 4) for m in np.arange(0.0, 0.3, 0.0025)]
+    best = -best_flag_threshold(p, a, [-m for m in margins], parts["tune"])
 
     def stats(margin: float, idx: list[int]) -> dict[str, float]:
-        flagged_absent = int(np.sum(a[idx] < -margin))
-        flagged_present = int(np.sum(p[idx] < -margin))
-        precision = flagged_absent / max(flagged_absent + flagged_present, 1)
-        recall = flagged_absent / len(idx)
-        f1 = 2 * precision * recall / max(precision + recall, 1e-9)
-        return {
-            "precision": round(precision, 3),
-            "recall": round(recall, 3),
-            "f1": round(f1, 3),
-            "answerable_flagged": round(flagged_present / len(idx), 3),
-        }
+        return flag_stats(p, a, -margin, idx)
 
-    grid = [round(float(m), 4) for m in np.arange(0.0, 0.3, 0.0025)]
-    allowed = [m for m in grid if stats(m, parts["tune"])["answerable_flagged"] <= 0.10]
-    best = max(allowed, key=lambda m: stats(m, parts["tune"])["f1"])
     return {
         "margin": best,
         "in_use": settings.follow_up_margin,

@@ -50,6 +50,21 @@ def search_conversation(
     return scored[:k]
 
 
+#: The notes of an answer when the language model did not give what was asked.
+NO_REPLY = "the language model gave no reply that cites the passages; the passages are below"
+NO_READING = "the language model gave no English reading"
+
+
+def reply_passages(answer: Answer) -> list[str] | None:
+    """The passages a reply to ``answer`` is written from (numbered [1], [2], … in it), or
+    None when none may be written: no passages, or the articles may not answer."""
+    from khabar.llm import REPLY_PASSAGES
+
+    if not answer.hits or not answer.answered:
+        return None
+    return [h.text for h in answer.hits[:REPLY_PASSAGES]]
+
+
 def with_model(
     answer: Answer,
     llm: LanguageModel | None,
@@ -59,27 +74,22 @@ def with_model(
 ) -> Answer:
     """``answer`` with the language model's reply and English reading, as asked; what it
     could not do goes in the notes (never an error: the passages are the answer)."""
-    from khabar.llm import REPLY_PASSAGES
-
     written = reading = None
     requested = (("reply",) if reply else ()) + (("translation",) if translate else ())
     if requested and llm is None:
         notes.append("no language model is configured (the llm_url setting)")
     elif reply and llm is not None:
-        if not answer.hits or not answer.answered:
+        passages = reply_passages(answer)
+        if passages is None:
             notes.append("no reply: the articles may not answer this question")
         else:
-            passages = [h.text for h in answer.hits[:REPLY_PASSAGES]]
             written = llm.reply(answer.question, passages)
             if written is None:
-                notes.append(
-                    "the language model gave no reply that cites the passages; "
-                    "the passages are below"
-                )
+                notes.append(NO_REPLY)
     if translate and llm is not None and answer.hits:
         reading = llm.translate(answer.hits[0].sentence)
         if reading is None:
-            notes.append("the language model gave no English reading")
+            notes.append(NO_READING)
     return replace(
         answer, reply=written, translation=reading, notes=tuple(notes), requested=requested
     )

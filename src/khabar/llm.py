@@ -26,6 +26,7 @@ from khabar.text.tokenize import arabic_share
 #: At most this many passages go to the model for a reply.
 REPLY_PASSAGES = 3
 MAX_REPLY_CHARS = 1200
+REPLY_TOKENS = 256
 _CITATION = re.compile(r"\[(\d{1,2})\]")
 _SENTENCE_END = re.compile(r"(?<=[.!?؟。])\s+")
 NONE_REPLY = "NONE"
@@ -71,6 +72,11 @@ def passages_prompt(question: str, passages: Sequence[str]) -> str:
     return f"Passages:\n{numbered}\n\nQuestion: {question}"
 
 
+def reply_request(question: str, passages: Sequence[str]) -> tuple[str, str]:
+    """The system and user messages of a reply request."""
+    return REPLY_PROMPT.format(language=language_of(question)), passages_prompt(question, passages)
+
+
 def language_of(question: str) -> str:
     """The language a reply is written in: the question's (Arabic or English)."""
     return "Arabic" if arabic_share(question) >= 0.5 else "English"
@@ -104,17 +110,18 @@ class LanguageModel:
             base_url=url, api_key=api_key or "none", timeout=self.timeout, max_retries=0
         )
 
+    def _request(self, system: str, user: str, max_tokens: int, stream: bool = False) -> Any:
+        return self._client.chat.completions.create(
+            model=self.model,
+            messages=[{"role": "system", "content": system}, {"role": "user", "content": user}],
+            max_tokens=max_tokens,
+            temperature=0.0,
+            stream=stream,
+        )
+
     def _complete(self, system: str, user: str, max_tokens: int) -> str | None:
         try:
-            response = self._client.chat.completions.create(
-                model=self.model,
-                messages=[
-                    {"role": "system", "content": system},
-                    {"role": "user", "content": user},
-                ],
-                max_tokens=max_tokens,
-                temperature=0.0,
-            )
+            response = self._request(system, user, max_tokens)
             content = response.choices[0].message.content
         except Exception:  # unreachable, slow, or garbage: the passages are shown alone
             return None
@@ -136,29 +143,15 @@ class LanguageModel:
 
     def reply(self, question: str, passages: Sequence[str]) -> Reply | None:
         """A checked reply to ``question`` from ``passages`` (numbered from 1), or None."""
-        text = self._complete(
-            REPLY_PROMPT.format(language=language_of(question)),
-            passages_prompt(question, passages),
-            max_tokens=256,
-        )
+        text = self._complete(*reply_request(question, passages), max_tokens=REPLY_TOKENS)
         return check_reply(text or "", len(passages))
 
     def stream_reply(self, question: str, passages: Sequence[str]) -> Iterator[str]:
         """The reply's text as it comes (check it whole with ``check_reply`` at the end);
         stops early, quietly, when the model fails."""
         try:
-            stream: Any = self._client.chat.completions.create(
-                model=self.model,
-                messages=[
-                    {
-                        "role": "system",
-                        "content": REPLY_PROMPT.format(language=language_of(question)),
-                    },
-                    {"role": "user", "content": passages_prompt(question, passages)},
-                ],
-                max_tokens=256,
-                temperature=0.0,
-                stream=True,
+            stream = self._request(
+                *reply_request(question, passages), max_tokens=REPLY_TOKENS, stream=True
             )
             for chunk in stream:
                 delta = chunk.choices[0].delta.content if chunk.choices else None

@@ -603,7 +603,7 @@ class Khabar:
     ) -> list[ScoredChunk]:
         """The ``k`` best chunks for ``question`` asked after ``history``, as ``ask`` ranks
         them; for evaluation, ``exclude`` leaves articles out as if they were not indexed."""
-        questions = chain(question.strip(), [h for h in history if h and h.strip()])
+        questions = chain(question.strip(), history)  # chain skips empty earlier questions
         return search_conversation(
             self.store, self.encoder, self.search_settings, questions, k, Filter(), exclude
         )

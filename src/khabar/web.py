@@ -18,10 +18,11 @@ from typing import Any
 import gradio as gr
 
 from khabar.api import MAX_K, ApiSettings, RunningServer, create_app
+from khabar.conversation import NO_READING, NO_REPLY, reply_passages
 from khabar.errors import InputError, KhabarError
 from khabar.followup import MAX_HISTORY
 from khabar.ingest.files import SUPPORTED_EXTENSIONS
-from khabar.llm import REPLY_PASSAGES, check_reply
+from khabar.llm import check_reply
 from khabar.records import Answer, Hit, Reply
 from khabar.service import Khabar
 from khabar.text import neutralize_bidi
@@ -274,13 +275,13 @@ def build_app(service: Khabar, k: int = 5, allow_writes: bool = True) -> gr.Bloc
             answer, filtered=bool(source or since or until)
         )
         model = service.llm
-        if model is None or not answer.answered or not answer.hits:
+        given = reply_passages(answer)
+        if model is None or given is None:
             history.append({"role": "assistant", "content": passages})
             yield history, ""
             return
         # The reply streams above the passages, marked as being written; once whole it is
         # checked, and shown only if every sentence cites a passage that was given.
-        given = [h.text for h in answer.hits[:REPLY_PASSAGES]]
         history.append({"role": "assistant", "content": render_writing("") + passages})
         yield history, ""
         text = ""
@@ -289,11 +290,7 @@ def build_app(service: Khabar, k: int = 5, allow_writes: bool = True) -> gr.Bloc
             history[-1] = {"role": "assistant", "content": render_writing(text) + passages}
             yield history, ""
         checked = check_reply(text, len(given))
-        head = (
-            render_reply(checked)
-            if checked
-            else render_notes(("the language model gave no reply that cites the passages",))
-        )
+        head = render_reply(checked) if checked else render_notes((NO_REPLY,))
         history[-1] = {"role": "assistant", "content": head + passages}
         yield history, ""
 
@@ -305,7 +302,7 @@ def build_app(service: Khabar, k: int = 5, allow_writes: bool = True) -> gr.Bloc
             return history
         reading = model.translate(sentence)
         if reading is None:
-            content = render_notes(("the language model gave no English reading",))
+            content = render_notes((NO_READING,))
         else:
             content = (
                 '<div class="khabar-reading"><b>English reading</b> (machine translation) of '
