@@ -33,6 +33,7 @@ def main() -> int:
             from khabar.llm import from_settings
 
             service.llm = from_settings(settings)
+        service.speaker_match = settings["speaker_match"]
         report = service.ensure_samples()
         if report is not None:
             print(f"built {where} from the bundled sample ({report.seconds:.1f}s)")

@@ -67,11 +67,14 @@ def test_ask_matches_the_cli_shape(api: httpx.Client) -> None:
     response = api.post("/api/ask", json={"question": "What did Putin say about Israel?", "k": 3})
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"question", "searched", "answered", "hits"}
+    assert set(body) == {"question", "searched", "answered", "hits", "speaker"}
+    assert body["speaker"] == {"asked": "Putin", "quoted": True}  # Putin ↔ بوتين
     assert len(body["hits"]) == 3
     hit = body["hits"][0]
     assert hit["text"].startswith("وجدد بوتين موقف موسكو") and hit["paragraph"] == 7
     assert hit["section"] == "الانتهاكات الإسرائيلية"
+    assert [q["verb"] for q in hit["quotes"]] == ["وجدد", "معتبراً"]
+    assert {q["speaker"] for q in hit["quotes"]} == {"الرئيس الروسي فلاديمير بوتين"}
 
 
 def test_ask_restricted_to_articles(api: httpx.Client) -> None:

@@ -62,6 +62,12 @@ def test_question_typed_in_the_page_shows_the_arabic_passage_rtl(
     assert (
         page.locator("#khabar-chat .khabar-section").first.inner_text() == "الانتهاكات الإسرائيلية"
     )
+    # who said it, named above the passage, and what he said underlined in it
+    speaker = page.locator("#khabar-chat .khabar-speaker").first
+    assert speaker.inner_text() == "— الرئيس الروسي فلاديمير بوتين (وجدد، معتبراً)"
+    quote = page.locator("#khabar-chat mark.khabar-answer .khabar-quote").first
+    assert quote.inner_text().startswith("موقف موسكو الرافض للانتهاكات الإسرائيلية")
+    assert "underline" in quote.evaluate("el => getComputedStyle(el).textDecorationLine")
     # the next passages are one click away
     more = page.locator("#khabar-chat details.khabar-more > summary").first
     more.click()
@@ -104,8 +110,8 @@ def test_arabic_heading_and_context_align_right(page: Any) -> None:
         # and it sits against the right edge of the passage box
         right_gap = node.evaluate(
             "el => { const r = document.createRange(); r.selectNodeContents(el);"
-            " const lines = r.getClientRects(); const last = lines[lines.length - 1];"
-            " return el.getBoundingClientRect().right - last.right; }"
+            " const lines = Array.from(r.getClientRects());"  # a quote's span is a box too
+            " return el.getBoundingClientRect().right - Math.max(...lines.map(l => l.right)); }"
         )
         assert right_gap < 12, (part, right_gap)
 
@@ -328,6 +334,8 @@ def test_embed_page_in_a_wiki_iframe(page: Any, wiki_page: str, artifacts: Path)
     assert mark.inner_text().startswith("وجدد بوتين موقف موسكو")
     hit = frame.locator(".hit").first
     assert hit.evaluate("el => getComputedStyle(el).direction") == "rtl"
+    assert frame.locator(".speaker").first.inner_text().startswith("— الرئيس الروسي فلاديمير بوتين")
+    assert frame.locator("mark .quote").first.inner_text().startswith("موقف موسكو الرافض")
     cite = frame.locator(".cite").first
     assert "paragraph 7" in cite.inner_text()
     assert cite.locator("bdi.cite-title").inner_text().startswith("بوتين يبحث")

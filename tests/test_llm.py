@@ -81,6 +81,9 @@ def test_a_reply_cites_the_passages_given(with_model: Khabar, llm: LlmServer) ->
     assert body["reply"] == {"text": GOOD, "citations": [1]} and "notes" not in body
     prompt = llm.behaviour.requests[0]["messages"][1]["content"]
     assert "[1] وجدد بوتين موقف موسكو" in prompt and "[3] " in prompt and "[4] " not in prompt
+    # who said what goes with each passage, and the model is told to lead with it
+    assert "who said what: الرئيس الروسي فلاديمير بوتين (وجدد): «موقف موسكو" in prompt
+    assert "begin with who said it" in llm.behaviour.requests[0]["messages"][0]["content"]
     assert "English" in llm.behaviour.requests[0]["messages"][0]["content"]
     assert answer.hits[0].text.startswith("وجدد بوتين")  # the passages stay the answer
 

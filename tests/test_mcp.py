@@ -44,14 +44,14 @@ def test_ask_tool_returns_json(server_url: str) -> None:
     result = call(server_url, "ask", {"question": "ماذا قال بوتين عن إسرائيل؟", "k": 2})
     assert not result.isError
     answer = json.loads(result.content[0].text)  # JSON, not a Python repr
-    assert (
-        set(answer) == {"question", "searched", "answered", "hits"} and answer["answered"] is True
-    )
+    assert set(answer) == {"question", "searched", "answered", "hits", "speaker"}
+    assert answer["answered"] is True and answer["speaker"]["quoted"] is True
     assert len(answer["hits"]) == 2
     first = answer["hits"][0]
     assert first["text"].startswith("وجدد بوتين موقف موسكو الرافض للانتهاكات الإسرائيلية")
     assert first["section"] == "الانتهاكات الإسرائيلية" and first["paragraph"] == 7
     assert first["source"] == "putin-syria-ministers.ar.txt"
+    assert first["quotes"][0]["speaker"] == "الرئيس الروسي فلاديمير بوتين"
 
 
 def test_a_bad_question_is_a_tool_error_without_a_traceback(

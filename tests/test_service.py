@@ -56,9 +56,15 @@ def test_hit_carries_citation_section_and_context(sample_service: Khabar) -> Non
 
 def test_json_shape(sample_service: Khabar) -> None:
     payload = sample_service.ask("ماذا قال بوتين عن إسرائيل؟", k=2).to_json()
-    assert set(payload) == {"question", "searched", "answered", "hits"}
+    assert set(payload) == {"question", "searched", "answered", "hits", "speaker"}
     assert payload["answered"] is True
+    assert payload["speaker"] == {"asked": "بوتين", "quoted": True}
     hit = payload["hits"][0]  # type: ignore[index]
+    assert hit["quotes"][0]["speaker"] == "الرئيس الروسي فلاديمير بوتين"
+    assert hit["quotes"][0]["verb"] == "وجدد"
+    quote = hit["quotes"][0]
+    assert hit["text"][quote["start"] : quote["end"]] == quote["quote"]
+    assert quote["quote"].startswith("موقف موسكو الرافض للانتهاكات الإسرائيلية")
     for key, kind in {
         "article_id": str,
         "title": str,
@@ -66,6 +72,7 @@ def test_json_shape(sample_service: Khabar) -> None:
         "text": str,
         "sentence": str,
         "score": float,
+        "quotes": list,
     }.items():
         assert isinstance(hit[key], kind), key
     assert hit["section"] == "الانتهاكات الإسرائيلية"

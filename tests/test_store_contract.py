@@ -120,6 +120,10 @@ def test_what_is_written_reads_back(backend: tuple[Store, Opener]) -> None:
     assert [chunks[i].text for i in ids.tolist()] == [c.text for c in expected]
     at = store.chunk_at("a3", 4)
     assert at is not None and at.text == expected[4].text
+    # who said what, with the chunk: "قال المتحدث 3 إن …" and "وأضاف أن …", his too
+    assert [chunks[i].quotes for i in ids.tolist()] == [c.quotes for c in expected]
+    assert [q.verb for q in at.quotes] == ["قال", "وأضاف"]
+    assert at.text[at.quotes[1].start : at.quotes[1].end] == "الوفد سيصل صباحا"
     spans = store.spans_of_chunks(ids.tolist())
     offsets = [(s.start, s.end) for c in expected for s in c.spans]
     assert [(s.start, s.end) for s in spans] == offsets
@@ -258,3 +262,19 @@ def test_questions_on_several_threads_beside_writes(backend: tuple[Store, Opener
             thread.join()
     assert not errors, repr(errors[0])
     assert store.counts()[0] == ARTICLES + 3
+
+
+def test_quotes_are_listed_by_speaker_and_go_with_their_article(
+    backend: tuple[Store, Opener],
+) -> None:
+    store, _ = backend
+    assert {speaker for speaker, _ in store.quote_names()} == {"المتحدث"}
+    rows = store.quotes(["المتحدث"], None, 5)
+    assert len(rows) == 5 and all(r.quote.speaker == "المتحدث" for r in rows)
+    assert all(r.said in r.text and r.said for r in rows)
+    assert store.quotes(["someone else"], None, 5) == []
+    assert len(store.quotes(None, None, 1000)) == ARTICLES * PARAGRAPHS * 2
+    store.write([], remove=["a0"])
+    store.refresh()
+    assert "a0" not in {r.article_id for r in store.quotes(None, None, 1000)}
+    assert len(store.quotes(None, None, 1000)) == (ARTICLES - 1) * PARAGRAPHS * 2

@@ -32,7 +32,12 @@ def test_chat_reply_is_rtl_html_with_marked_sentence(client: Client) -> None:
     content = reply["content"]
     text = content[0]["text"] if isinstance(content, list) else content
     assert 'dir="rtl"' in text
-    assert '<mark class="khabar-answer">وجدد بوتين موقف موسكو' in text
+    assert '<mark class="khabar-answer">وجدد بوتين <span class="khabar-quote">موقف موسكو' in text
+    # who speaks, named above the passage, with their speech verbs
+    assert (
+        '<div class="khabar-speaker">— <bdi>الرئيس الروسي فلاديمير بوتين</bdi> (وجدد، معتبراً)'
+        in text
+    )
     assert "الانتهاكات الإسرائيلية" in text and "paragraph 7" in text
     assert "More passages (4)" in text
     assert "Context: the paragraphs before and after" in text
@@ -114,4 +119,4 @@ def test_chat_follows_the_conversation(client: Client) -> None:
     content = history[-1]["content"]
     text = content[0]["text"] if isinstance(content, list) else content
     assert f"Searched as: {first} What did he say about Israel?" in text
-    assert '<mark class="khabar-answer">وجدد بوتين موقف موسكو' in text
+    assert '<mark class="khabar-answer">وجدد بوتين <span class="khabar-quote">موقف موسكو' in text

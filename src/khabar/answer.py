@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from khabar.quoted import SpeakerMatch, quote_sentence
 from khabar.records import Answer, Hit, public_source
 from khabar.search import ScoredChunk
 from khabar.store import Store, StoredSpan
@@ -124,16 +125,24 @@ def build_answer(
     second_weight: float | None = None,
     searched: str = "",
     follow_up: bool = False,
+    speaker: SpeakerMatch | None = None,
 ) -> Answer:
     """Turn ranked chunks into Hits; with ``context``, attach the neighbouring paragraphs.
     ``second_weight``: the second model's weight in this question's vector (for the
     threshold; default the settings'). ``searched``: what was searched, when it was more
     than ``question``; ``follow_up``: searched with the conversation (the follow-ups'
-    threshold); the sentence marked is still ``question``'s."""
+    threshold); the sentence marked is still ``question``'s. ``speaker``: for a question about
+    what someone said, their quotes among the passages: the sentence marked is the quote's,
+    and with none the answer says so and is not answered."""
     hits = []
+    said = speaker.quotes if speaker else {}
     for item in scored:
         chunk = item.chunk
-        start, end = marked_sentence(question, item)
+        if chunk.id in said:
+            sentences = [(s.start, s.end) for s in item.spans if s.kind == "sentence"]
+            start, end = quote_sentence(chunk.text, said[chunk.id], sentences)
+        else:
+            start, end = marked_sentence(question, item)
         before = after = None
         if context:
             prev = store.chunk_at(chunk.article_id, chunk.ordinal - 1)
@@ -158,6 +167,7 @@ def build_answer(
                 author=chunk.author,
                 before=before,
                 after=after,
+                quotes=chunk.quotes,
             )
         )
     answered = is_answered(
@@ -167,9 +177,21 @@ def build_answer(
         second_weight,
         follow_up=follow_up,
     )
+    notes: tuple[str, ...] = ()
+    if speaker is not None and not said:
+        answered = False
+        notes = (f"the articles quote no one matching “{speaker.asked.person}”",)
+    elif speaker is not None and not speaker.on_topic:
+        answered = False
+        notes = (
+            f"the articles quote “{speaker.asked.person}”, but not on “{speaker.asked.topic}”",
+        )
     return Answer(
         question=question,
         hits=tuple(hits),
         answered=answered,
         searched=searched if searched != question else "",
+        notes=notes,
+        speaker=speaker.asked.person if speaker else "",
+        speaker_quoted=bool(said),
     )

@@ -7,8 +7,11 @@ that best answers a question.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from khabar.records import Article, Chunk, Span
 from khabar.text import split_blocks, split_clauses, split_sentences
+from khabar.text.quotes import find_quotes
 
 DEFAULT_MAX_CHARS = 1200
 # Sentences shorter than this are not split into clauses: their clauses carry too little.
@@ -32,7 +35,14 @@ def chunk_article(article: Article, max_chars: int = DEFAULT_MAX_CHARS) -> list[
         for part, text in enumerate(_split_long(block.text, max_chars)):
             chunks.append(Chunk(paragraph, part, section, text, spans_of(text)))
         section = None
-    return chunks
+    return with_quotes(chunks)
+
+
+def with_quotes(chunks: list[Chunk]) -> list[Chunk]:
+    """``chunks`` with their reported speech found (in article order, so that "وأضاف أن …"
+    takes the speaker of the article's previous quote)."""
+    found = find_quotes([c.text for c in chunks])
+    return [replace(c, quotes=tuple(q)) for c, q in zip(chunks, found, strict=True)]
 
 
 def spans_of(text: str) -> tuple[Span, ...]:

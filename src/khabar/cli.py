@@ -136,6 +136,19 @@ def build_parser() -> argparse.ArgumentParser:
         "-k", type=int, default=None, help="how many passages (default 5; env KHABAR_K)"
     )
 
+    quotes = sub.add_parser(
+        "quotes", help="who said what across the index, newest first (reported speech)"
+    )
+    _common(quotes)
+    quotes.add_argument(
+        "--speaker", metavar="NAME", help="only what NAME said (English or Arabic: Putin, بوتين)"
+    )
+    quotes.add_argument(
+        "--since", metavar="DATE", help="only articles published on or after DATE (YYYY-MM-DD)"
+    )
+    quotes.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
+    quotes.add_argument("--json", action="store_true", help="print one JSON object")
+
     info = sub.add_parser("info", help="what the index holds")
     _common(info)
     info.add_argument("--articles", action="store_true", help="also list the articles")
@@ -321,6 +334,7 @@ def _open(
         from khabar.llm import from_settings
 
         service.llm = from_settings(settings)
+    service.speaker_match = settings["speaker_match"]
     return service
 
 
@@ -460,6 +474,19 @@ def _cmd_ask(args: argparse.Namespace, settings: dict[str, Any]) -> int:
     else:
         filtered = bool(args.source or args.since or args.until)
         print_answer(answer, sys.stdout, filtered=filtered)
+    return 0
+
+
+def _cmd_quotes(args: argparse.Namespace, settings: dict[str, Any]) -> int:
+    from khabar.terminal import print_quotes
+
+    service = _open(settings)
+    rows = service.quotes(args.speaker, args.since, args.limit)
+    if args.json:
+        json.dump({"quotes": [r.to_json() for r in rows]}, sys.stdout, ensure_ascii=False)
+        sys.stdout.write("\n")
+        return 0
+    print_quotes(rows, sys.stdout, args.speaker)
     return 0
 
 
@@ -685,6 +712,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace, dict[str, Any]], int]] = {
     "ask": _cmd_ask,
     "chat": _cmd_chat,
     "info": _cmd_info,
+    "quotes": _cmd_quotes,
     "remove": _cmd_remove,
     "repair": _cmd_repair,
     "migrate": _cmd_migrate,

@@ -47,6 +47,13 @@ def _boolean(value: str) -> bool:
     raise ValueError("must be true or false")
 
 
+def _speaker_match(value: str) -> str:
+    lowered = value.strip().lower()
+    if lowered not in ("both", "spelling", "vectors", "off"):
+        raise ValueError("must be both, spelling, vectors or off")
+    return lowered
+
+
 def _share(value: str) -> float:
     number = float(value)
     if not 0.0 <= number <= 10.0:
@@ -233,6 +240,14 @@ SETTINGS: dict[str, Setting] = {
         Setting("llm_model", "", "the model's name at llm_url (empty: the server's default)"),
         Setting("llm_api_key", "", "the API key of llm_url, if it needs one"),
         Setting("llm_timeout", 20, "seconds to wait for the language model", _positive_int),
+        Setting(
+            "speaker_match",
+            "spelling",
+            "how 'what did X say' finds X among the quoted speakers: 'spelling' (names "
+            "compared letter by letter, Putin ↔ بوتين; measured best, README), 'both' (and the "
+            "model's vectors of the names when spelling finds no one), 'vectors', or 'off'",
+            _speaker_match,
+        ),
         Setting(
             "llm_rewrite",
             True,

@@ -11,7 +11,7 @@ import numpy as np
 
 from khabar.embed import Encoder
 from khabar.followup import BONUS_DEPTH, CONTEXT_WEIGHT, prefer_article, searched_text
-from khabar.records import Answer
+from khabar.records import Answer, Hit
 from khabar.search import ScoredChunk, SearchSettings, search
 from khabar.store import Filter, Store
 
@@ -62,7 +62,14 @@ def reply_passages(answer: Answer) -> list[str] | None:
 
     if not answer.hits or not answer.answered:
         return None
-    return [h.text for h in answer.hits[:REPLY_PASSAGES]]
+    return [passage_with_quotes(h) for h in answer.hits[:REPLY_PASSAGES]]
+
+
+def passage_with_quotes(hit: Hit) -> str:
+    """A passage as the language model reads it: its text, then who said what in it, so
+    that a reply to "what did X say" can lead with the speaker and their words."""
+    said = [f"{q.speaker} ({q.verb}): «{hit.text[q.start : q.end]}»" for q in hit.quotes]
+    return hit.text + (" — who said what: " + "; ".join(said) if said else "")
 
 
 def with_model(

@@ -41,8 +41,9 @@ REPLY_PROMPT = (
     "You answer a question about news articles using only the numbered passages given. "
     "Write at most three short sentences in {language}. End every sentence with the "
     "number of the passage it comes from in square brackets, like [1]. Do not use anything "
-    "that is not in the passages. If the passages do not answer the question, answer "
-    "exactly: NONE"
+    "that is not in the passages. When the question asks what someone said, begin with "
+    "who said it, named as the passage names them, and their words. If the passages do "
+    "not answer the question, answer exactly: NONE"
 )
 TRANSLATE_PROMPT = (
     "Translate the user's Arabic sentence into plain English. Answer with the translation "

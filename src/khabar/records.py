@@ -53,6 +53,28 @@ class Article:
 
 
 @dataclass(frozen=True)
+class Quote:
+    """Reported speech in a paragraph: who spoke, the speech verb (or attribution) as written,
+    and what was said, by character offsets into the paragraph's text."""
+
+    speaker: str  # as the article names them, at its fullest ("الرئيس الروسي فلاديمير بوتين")
+    verb: str
+    start: int
+    end: int
+    name: str = ""  # the speaker's name (or title) for matching, normalised
+
+    def to_json(self, text: str) -> dict[str, object]:
+        """``{"speaker", "verb", "quote", "start", "end"}``, as on a hit in the API."""
+        return {
+            "speaker": self.speaker,
+            "verb": self.verb,
+            "quote": text[self.start : self.end],
+            "start": self.start,
+            "end": self.end,
+        }
+
+
+@dataclass(frozen=True)
 class Span:
     """A stretch of a chunk's text, by character offsets: a sentence or a clause of one.
 
@@ -74,6 +96,7 @@ class Chunk:
     section: str | None
     text: str
     spans: tuple[Span, ...] = ()
+    quotes: tuple[Quote, ...] = ()  # reported speech in the text (khabar.text.quotes)
 
     @property
     def embed_text(self) -> str:
@@ -101,6 +124,7 @@ class Hit:
     author: str | None = None
     before: str | None = None  # the previous paragraph of the article, for context
     after: str | None = None  # the next paragraph of the article, for context
+    quotes: tuple[Quote, ...] = ()  # reported speech in ``text``: who said what
 
 
 @dataclass(frozen=True)
@@ -134,6 +158,9 @@ class Answer:
     translation: str | None = None
     notes: tuple[str, ...] = ()
     requested: tuple[str, ...] = ()
+    #: a question about what someone said: who (as asked), and whether a passage quotes them
+    speaker: str = ""
+    speaker_quoted: bool = False
 
     def to_json(self) -> dict[str, object]:
         """The JSON shape shared by ``khabar ask --json`` and the HTTP API."""
@@ -154,9 +181,15 @@ class Answer:
                     "url": h.url,
                     "published": h.published,
                     "author": h.author,
+                    "quotes": [q.to_json(h.text) for q in h.quotes],
                 }
                 for h in self.hits
             ],
+            **(
+                {"speaker": {"asked": self.speaker, "quoted": self.speaker_quoted}}
+                if self.speaker
+                else {}
+            ),
             **(
                 {"reply": self.reply.to_json() if self.reply else None}
                 if "reply" in self.requested

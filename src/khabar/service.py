@@ -33,11 +33,15 @@ from khabar.ingest import DEFAULT_MAX_BYTES, article_from_text, collect_files, r
 from khabar.ingest.dates import parse_day
 from khabar.ingest.files import ReadContext
 from khabar.ingest.url import fetch_article, is_url, read_url
+from khabar.quoted import DEPTH as QUOTE_DEPTH
+from khabar.quoted import matching_speakers, prefer_speaker
 from khabar.records import Answer, Article, Chunk, public_source
 from khabar.samples import sample_paths
 from khabar.search import ScoredChunk, SearchSettings, quiet_blas, search
 from khabar.store import ArticleRow, EncoderInfo, Filter, PendingArticle, Store
 from khabar.store.opening import Place, find, no_index_error, open_store
+from khabar.store.quote_rows import QuoteRow
+from khabar.text.speakers import asked_speaker
 
 if TYPE_CHECKING:
     from khabar.llm import LanguageModel
@@ -201,6 +205,9 @@ class Khabar:
         )
         #: an optional language model (khabar.llm.from_settings); None: none is used
         self.llm: LanguageModel | None = None
+        #: how a question's "what did X say" finds X among the speakers (khabar.quoted):
+        #: "both", "spelling", "vectors", or "off" (no speaker preference)
+        self.speaker_match = "spelling"
 
     @classmethod
     def open(
@@ -573,9 +580,23 @@ class Khabar:
             else:
                 notes.append("the language model did not rewrite the follow-up in time")
         searched = searched_text(questions)
+        asked = None
+        if len(questions) == 1 and self.speaker_match != "off":
+            asked = asked_speaker(question)
         scored = search_conversation(
-            self.store, self.encoder, self.search_settings, questions, k, where
+            self.store,
+            self.encoder,
+            self.search_settings,
+            questions,
+            max(k, QUOTE_DEPTH) if asked else k,
+            where,
         )
+        match = None
+        if asked is not None:
+            scored, match = prefer_speaker(
+                scored, asked, self.encoder.embed_queries, self.speaker_match, self._topic_scores
+            )
+            scored = scored[:k]
         second = None
         if isinstance(self.encoder, PairedEncoder):
             second = self.encoder.weight_for(question)
@@ -588,6 +609,7 @@ class Khabar:
             second_weight=second,
             searched=searched,
             follow_up=len(questions) > 1,
+            speaker=match,
         )
         if reply or translate or notes:
             answer = with_model(answer, self.llm, reply, translate, notes)
@@ -621,6 +643,35 @@ class Khabar:
         if since and until and since > until:
             raise InputError(f"since ({since}) is after until ({until}): nothing can match")
         return Filter(article_ids=only, source=source, since=since, until=until)
+
+    def _topic_scores(self, topic: str, chunk_ids: list[int]) -> dict[int, float]:
+        """The cosine of ``topic`` (a question's "about Y") with each of the chunks."""
+        vector = self.encoder.embed_queries([topic])[0]
+        with self.store.reading():
+            have, vectors = self.store.chunk_vectors(np.asarray(chunk_ids, dtype=np.int64))
+        scale = float(np.linalg.norm(vector)) or 1.0
+        norms = np.maximum(np.linalg.norm(vectors, axis=1), 1e-12)
+        cosines = (vectors @ vector) / (norms * scale)
+        return {int(i): float(c) for i, c in zip(have, cosines, strict=True)}
+
+    def quotes(
+        self, speaker: str | None = None, since: str | None = None, limit: int = 50
+    ) -> list[QuoteRow]:
+        """Who said what across the index, newest first: at most ``limit`` quotes, of
+        ``speaker`` (a name or title in English or Arabic, matched as a question's "what did
+        X say" is, khabar.quoted) if given, from articles published on or after ``since``
+        (YYYY-MM-DD) if given."""
+        if limit < 1:
+            raise InputError(f"limit must be at least 1, not {limit}")
+        since = parse_day(since, "since") if since else None
+        self.store.refresh()
+        speakers = None
+        if speaker is not None:
+            speaker = _checked_question(speaker, "the speaker")
+            names = sorted({s for s, _ in self.store.quote_names()})
+            how = "both" if self.speaker_match == "off" else self.speaker_match
+            speakers = sorted(matching_speakers(speaker, names, self.encoder.embed_queries, how))
+        return self.store.quotes(speakers, since, limit)
 
     def sources(self) -> list[str]:
         """The distinct sources of the indexed articles as citations show them (for a

@@ -6,6 +6,7 @@ import re
 from typing import TextIO
 
 from khabar.records import Answer, Hit
+from khabar.store.quote_rows import QuoteRow
 
 
 def print_answer(answer: Answer, out: TextIO, filtered: bool = False) -> None:
@@ -41,7 +42,33 @@ def print_answer(answer: Answer, out: TextIO, filtered: bool = False) -> None:
         if hit.section:
             print(f"    § {hit.section}", file=out)
         print("    " + marked(hit, tty), file=out)
+        for quote in hit.quotes:
+            print(
+                "    " + quote_line(quote.speaker, quote.verb, hit.text[quote.start : quote.end]),
+                file=out,
+            )
         print(file=out)
+
+
+def print_quotes(rows: list[QuoteRow], out: TextIO, speaker: str | None = None) -> None:
+    """``khabar quotes``: each quote with its speaker, verb and citation, newest first."""
+    if not rows:
+        who = f" by anyone matching “{speaker}”" if speaker else ""
+        print(f"No quotes{who} in the index.", file=out)
+        return
+    for row in rows:
+        day = (row.published or "undated")[:10]
+        print(
+            f"{day}  {isolate(row.title)} — paragraph {row.paragraph} "
+            f"(id {isolate(row.article_id)})",
+            file=out,
+        )
+        print("    " + quote_line(row.quote.speaker, row.quote.verb, row.said), file=out)
+
+
+def quote_line(speaker: str, verb: str, said: str) -> str:
+    """One quote as the terminal shows it: ``— بوتين (قال): …``."""
+    return f"— {isolate(speaker)} ({isolate(verb)}): {isolate(said)}"
 
 
 _RTL = re.compile(r"[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc]")

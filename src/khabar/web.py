@@ -12,6 +12,7 @@ import json
 import re
 from collections.abc import Iterator, Sequence
 from functools import partial
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +62,9 @@ CSS = """
 .khabar-reply-label { font-size: 0.8rem; color: #1e40af; display: block; }
 .khabar-note { font-size: 0.8rem; color: #9ca3af; }
 .khabar-reading { background: #f3f4f6; padding: 0.3rem 0.6rem; }
+.khabar-speaker { font-size: 0.9rem; color: #1e40af; }
+.khabar-quote { text-decoration: underline; text-decoration-color: #2563eb;
+  text-underline-offset: 0.3em; }
 .khabar-searched { font-size: 0.8rem; color: #9ca3af; margin-top: 0.2rem; }
 .khabar-neighbour { font-size: 1.05rem; line-height: 1.8; color: #4b5563; }
 .khabar-more > summary, .khabar-context > summary { cursor: pointer; color: #2563eb;
@@ -75,18 +79,49 @@ def _text(value: str) -> str:
     return html.escape(neutralize_bidi(value))
 
 
+def _quoted(text: str, start: int, quotes: Sequence[tuple[int, int]]) -> str:
+    """``text`` (which starts at ``start`` of its paragraph) as HTML, the parts of it that
+    are quotes (offsets in the paragraph) in a ``khabar-quote`` span."""
+    cuts = {0, len(text)}
+    for a, b in quotes:
+        cuts |= {min(max(a - start, 0), len(text)), min(max(b - start, 0), len(text))}
+    bounds = sorted(cuts)
+    out = []
+    for a, b in pairwise(bounds):
+        piece = _text(text[a:b])
+        inside = any(qa <= start + a and start + b <= qb for qa, qb in quotes)
+        out.append(f'<span class="khabar-quote">{piece}</span>' if inside and piece else piece)
+    return "".join(out)
+
+
+def render_speakers(hit: Hit) -> str:
+    """Who speaks in the passage, each with their speech verbs: "— بوتين (جدد، معتبراً)"."""
+    verbs: dict[str, list[str]] = {}
+    for quote in hit.quotes:
+        verbs.setdefault(quote.speaker, [])
+        if quote.verb not in verbs[quote.speaker]:
+            verbs[quote.speaker].append(quote.verb)
+    return "".join(
+        f'<div class="khabar-speaker">— <bdi>{_text(who)}</bdi> ({_text("، ".join(said))})</div>'
+        for who, said in verbs.items()
+    )
+
+
 def render_hit(hit: Hit, rank: int) -> str:
-    """One passage as HTML: section, paragraph with the answering sentence marked,
-    citation, and the neighbouring paragraphs behind a click."""
+    """One passage as HTML: who speaks in it, the section, the paragraph with the answering
+    sentence marked and its quotes underlined, the citation, and the neighbouring paragraphs
+    behind a click."""
     s, e = hit.sentence_start, hit.sentence_end
+    quotes = [(q.start, q.end) for q in hit.quotes]
     passage = (
-        _text(hit.text[:s])
+        _quoted(hit.text[:s], 0, quotes)
         + '<mark class="khabar-answer">'
-        + _text(hit.text[s:e])
+        + _quoted(hit.text[s:e], s, quotes)
         + "</mark>"
-        + _text(hit.text[e:])
+        + _quoted(hit.text[e:], e, quotes)
     )
     parts = ['<div class="khabar-hit" dir="rtl" lang="ar">']
+    parts.append(render_speakers(hit))
     if hit.section:
         parts.append(f'<div class="khabar-section">{_text(hit.section)}</div>')
     parts.append(f'<p class="khabar-passage">{passage}</p>')
@@ -152,7 +187,7 @@ def marked_in(messages: list[dict[str, Any]]) -> str:
             _MARKED.search(message_text(message)) if message.get("role") == "assistant" else None
         )
         if found:
-            return html.unescape(found.group(1)).strip()
+            return html.unescape(re.sub(r"<[^>]+>", "", found.group(1))).strip()
     return ""
 
 
@@ -217,10 +252,15 @@ ASK_TOOL = (
     'one JSON object: {"question": string, "searched": string, "answered": boolean, "hits": '
     '[{"article_id": string, "title": string, "paragraph": integer, "section": string or '
     'null, "text": string, "sentence": string, "score": number, "source": string, "url": '
-    'string or null, "published": string or null, "author": string or null}]}. "text" is the '
-    'Arabic paragraph, "sentence" the sentence in it that answers; "searched" what was '
-    'searched (a follow-up with the questions it leans on); "answered" is false when the '
-    "articles probably do not answer the question. Cite a hit by its title and paragraph."
+    'string or null, "published": string or null, "author": string or null, "quotes": '
+    '[{"speaker": string, "verb": string, "quote": string, "start": integer, "end": '
+    'integer}]}]}. "text" is the Arabic paragraph, "sentence" the sentence in it that '
+    'answers, "quotes" the reported speech in it (who said what, "start"/"end" offsets into '
+    '"text"); "searched" what was searched (a follow-up with the questions it leans on); '
+    '"answered" is false when the articles probably do not answer the question. For a '
+    'question about what someone said ("what did Putin say about Israel?") the passages '
+    'quoting that person come first and "speaker" says whom it asked about and whether they '
+    "are quoted; give no one else's words as theirs. Cite a hit by its title and paragraph."
 )
 LIST_TOOL = (
     "List the indexed news articles. Returns one JSON object: "

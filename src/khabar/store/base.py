@@ -17,6 +17,7 @@ import numpy.typing as npt
 
 from khabar.records import Article, Chunk
 from khabar.store.metadata import ArticleRow, StoredChunk, StoredSpan
+from khabar.store.quote_rows import QuoteRow
 
 Ids = npt.NDArray[np.int64]
 Matrix = npt.NDArray[np.float32]
@@ -135,6 +136,17 @@ class Store(Protocol):
 
     def articles(self) -> list[ArticleRow]:
         """Every article, in the order they were added."""
+
+    def quote_names(self) -> list[tuple[str, str]]:
+        """Every distinct (speaker, name) quoted in the index."""
+        ...
+
+    def quotes(
+        self, speakers: Sequence[str] | None, since: str | None, limit: int
+    ) -> list[QuoteRow]:
+        """Quotes newest first (undated last), of ``speakers`` (as recorded) if given, from
+        articles published on or after ``since`` if given, at most ``limit``."""
+        ...
 
     def sources(self) -> list[str]:
         """The distinct sources, sorted."""

@@ -40,6 +40,7 @@ from khabar.store.manifest import FORMAT_VERSION, MANIFEST_NAME, Manifest
 from khabar.store.merge import merge_segments
 from khabar.store.metadata import DB_NAME, ArticleRow, MetadataStore, StoredChunk, StoredSpan
 from khabar.store.migrate import migrate_v1
+from khabar.store.quote_rows import QuoteRow
 from khabar.store.repair import repair
 from khabar.store.segments import (
     FLAT,
@@ -605,6 +606,16 @@ class SegmentStore:
     def sources(self) -> list[str]:
         """The distinct sources, sorted."""
         return self.db.sources()
+
+    def quote_names(self) -> list[tuple[str, str]]:
+        """Every distinct (speaker, name) quoted in the index."""
+        return self.db.quote_names()
+
+    def quotes(
+        self, speakers: Sequence[str] | None, since: str | None, limit: int
+    ) -> list[QuoteRow]:
+        """Quotes newest first, of ``speakers`` (as recorded) if given."""
+        return self.db.quotes(speakers, since, limit)
 
     def counts(self) -> tuple[int, int, int]:
         """(articles, chunks, spans)."""

@@ -11,14 +11,15 @@ import json
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
 from khabar.errors import IndexFormatError
-from khabar.records import Article, Chunk, embed_text
+from khabar.records import Article, Chunk, Quote, embed_text
+from khabar.store import quote_rows
 from khabar.text.tokenize import terms
 
 SCHEMA_VERSION = 2
@@ -144,6 +145,7 @@ class StoredChunk:
     url: str | None
     published: str | None
     author: str | None = None
+    quotes: tuple[Quote, ...] = ()
 
     @property
     def embed_text(self) -> str:
@@ -192,6 +194,16 @@ class MetadataStore:
                     f"{path.parent}: recorded each article's chunk and span ids (once), "
                     "so that filters are applied inside the vector search"
                 )
+            self._db.executescript(quote_rows.SCHEMA)
+            if self.get_meta(quote_rows.FILLED_KEY) is None:  # before quotes were kept
+                with self.transaction():
+                    added = quote_rows.fill(self._db)
+                    self.set_meta(quote_rows.FILLED_KEY, "1")
+                if added:
+                    self.notes.append(
+                        f"{path.parent}: found who said what in the articles indexed before "
+                        f"quotes were kept ({added} quotes, once)"
+                    )
             self._db.executescript(_FILTER_INDEXES)
             version = self.get_meta("schema_version")
             if version is not None and int(version) > SCHEMA_VERSION:
@@ -383,6 +395,7 @@ class MetadataStore:
                 "INSERT INTO chunk_terms(chunk_id, terms) VALUES (?, ?)",
                 (chunk_id, " ".join(chunk_terms)),
             )
+            quote_rows.insert(self._db, chunk_id, chunk.quotes)
             ids = []
             for span in chunk.spans:
                 cur = self._db.execute(
@@ -655,7 +668,21 @@ class MetadataStore:
                 batch,
             ):
                 found[int(row[0])] = StoredChunk(*row)
+        quotes = quote_rows.of_chunks(self._db, list(found))
+        if quotes:
+            for chunk_id, held in quotes.items():
+                found[chunk_id] = replace(found[chunk_id], quotes=held)
         return found
+
+    def quote_names(self) -> list[tuple[str, str]]:
+        """Every distinct (speaker, name) quoted in the index."""
+        return quote_rows.names(self._db)
+
+    def quotes(
+        self, speakers: Sequence[str] | None, since: str | None, limit: int
+    ) -> list[quote_rows.QuoteRow]:
+        """Quotes newest first, of ``speakers`` (as recorded) if given (see quote_rows)."""
+        return quote_rows.listing(self._db, speakers, since, limit)
 
     def chunk_at(self, article_id: str, ordinal: int) -> StoredChunk | None:
         """The chunk of ``article_id`` at position ``ordinal``, or None."""

@@ -37,7 +37,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +52,7 @@ from khabar.errors import (
     ReadOnlyIndexError,
     StoreUnavailableError,
 )
+from khabar.records import Quote
 from khabar.store import lexical
 from khabar.store.base import (
     EncoderInfo,
@@ -75,6 +76,8 @@ from khabar.store.milvus_client import (
 )
 from khabar.store.milvus_expr import (
     CHUNK_BITS,
+    ChunkQuotes,
+    article_row_json,
     article_rows,
     both,
     check_sizes,
@@ -83,9 +86,11 @@ from khabar.store.milvus_expr import (
     int_list,
     literal,
     new_key,
+    read_article_row,
     str_list,
     term_key,
 )
+from khabar.store.quote_rows import QuoteRow
 from khabar.text.tokenize import terms as terms_of
 
 FORMAT = 1
@@ -107,6 +112,7 @@ class _Cache:
     chunks: dict[int, dict[str, Any]] = field(default_factory=dict)
     spans: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     totals: tuple[int, int] | None = None
+    quotes: dict[str, ChunkQuotes] = field(default_factory=dict)  # by article, by ordinal
 
 
 class MilvusStore:
@@ -307,7 +313,7 @@ class MilvusStore:
                         "url": article.url or "",
                         "seq": time.time_ns(),
                         "key": key,
-                        "row": json.dumps(asdict(row), ensure_ascii=False),
+                        "row": article_row_json(row, pending.chunks),
                         "vector": [0.0, 0.0],
                     }
                 ],
@@ -550,7 +556,7 @@ class MilvusStore:
     def _articles_where(self, expression: str, limit: int | None = None) -> list[ArticleRow]:
         rows = self._all("articles", expression, ["row", "seq"], limit)
         rows.sort(key=lambda r: int(r["seq"]))
-        return [ArticleRow(**json.loads(r["row"])) for r in rows]
+        return [read_article_row(r["row"])[0] for r in rows]
 
     def _all(
         self, kind: str, expression: str, fields: list[str], limit: int | None = None
@@ -595,7 +601,9 @@ class MilvusStore:
         missing = sorted({a for a in article_ids if a not in cache.rows})
         found: dict[str, tuple[ArticleRow, int] | None] = dict.fromkeys(missing)
         for r in self._rows_in("articles", "id", missing, ["id", "row", "key"]):
-            found[str(r["id"])] = ArticleRow(**json.loads(r["row"])), int(r["key"])
+            row, quotes = read_article_row(r["row"])
+            found[str(r["id"])] = row, int(r["key"])
+            cache.quotes[str(r["id"])] = quotes
         cache.rows.update(found)
         return {a: found[a] if a in found else cache.rows.get(a) for a in article_ids}
 
@@ -683,8 +691,55 @@ class MilvusStore:
                 owner[0].url,
                 owner[0].published,
                 owner[0].author,
+                cache.quotes.get(owner[0].id, {}).get(int(r["ordinal"]), ()),
             )
         return found
+
+    def quote_names(self) -> list[tuple[str, str]]:
+        """Every distinct (speaker, name) quoted in the index (reads every article row)."""
+        seen: dict[tuple[str, str], None] = {}
+        for r in self._all("articles", "", ["row"]):
+            for quotes in read_article_row(r["row"])[1].values():
+                for q in quotes:
+                    seen.setdefault((q.speaker, q.name), None)
+        return list(seen)
+
+    def quotes(
+        self, speakers: Sequence[str] | None, since: str | None, limit: int
+    ) -> list[QuoteRow]:
+        """Quotes newest first (undated last), of ``speakers`` if given, from articles
+        published on or after ``since`` if given (reads every article row: Milvus keeps an
+        article's quotes in its row)."""
+        wanted = None if speakers is None else set(speakers)
+        expression = f"published >= {literal(since)}" if since else ""
+        picked: list[tuple[ArticleRow, int, int, Quote]] = []
+        for r in self._all("articles", expression, ["row", "key"]):
+            row, quotes = read_article_row(r["row"])
+            for ordinal, held in quotes.items():
+                for q in held:
+                    if wanted is None or q.speaker in wanted:
+                        picked.append((row, int(r["key"]), ordinal, q))
+        picked.sort(key=lambda p: (p[2], p[3].start))
+        picked.sort(key=lambda p: p[0].published or "", reverse=True)  # undated last
+        picked = picked[:limit]
+        texts = self.chunks([chunk_id(key, ordinal) for _, key, ordinal, _ in picked])
+        out = []
+        for row, key, ordinal, q in picked:
+            stored = texts.get(chunk_id(key, ordinal))
+            if stored is not None:
+                out.append(
+                    QuoteRow(
+                        q,
+                        stored.id,
+                        row.id,
+                        row.title,
+                        row.published,
+                        stored.paragraph,
+                        stored.text,
+                        row.source,
+                    )
+                )
+        return out
 
     def chunk_at(self, article_id: str, ordinal: int) -> StoredChunk | None:
         """The chunk of ``article_id`` at position ``ordinal``, or None (found by its id:

@@ -12,8 +12,13 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from khabar.errors import InputError
+from khabar.records import Chunk, Quote
 from khabar.store import lexical
 from khabar.store.base import Filter, PendingArticle
+from khabar.store.metadata import ArticleRow
+
+ROW_LIMIT = 65_535  # characters of an article row (a VARCHAR)
+ChunkQuotes = dict[int, tuple[Quote, ...]]
 
 # A row id is an article's random key followed by the row's place in the article: chunk ids
 # keep CHUNK_BITS for the chunk's ordinal, span ids SPAN_BITS for the span's place among the
@@ -23,6 +28,34 @@ KEY_BITS = 47
 CHUNK_BITS = 12
 SPAN_BITS = 16
 MAX_TERM = 200  # characters of a term a posting keeps (Milvus strings have a length)
+
+
+def article_row_json(row: ArticleRow, chunks: Sequence[Chunk]) -> str:
+    """An article's row as Milvus keeps it: its fields, and its chunks' quotes by ordinal
+    (as many as the row has room for)."""
+    from dataclasses import asdict
+
+    quotes = {
+        str(n): [[q.speaker, q.verb, q.start, q.end, q.name] for q in c.quotes]
+        for n, c in enumerate(chunks)
+        if c.quotes
+    }
+    while True:
+        text = json.dumps({**asdict(row), "quotes": quotes}, ensure_ascii=False)
+        if len(text) <= ROW_LIMIT or not quotes:
+            return text
+        quotes.pop(max(quotes, key=int))
+
+
+def read_article_row(text: str) -> tuple[ArticleRow, ChunkQuotes]:
+    """An article row and its chunks' quotes (none in rows written before quotes were kept)."""
+    data = json.loads(text)
+    held = data.pop("quotes", None) or {}
+    quotes = {
+        int(n): tuple(Quote(str(s), str(v), int(a), int(b), str(m)) for s, v, a, b, m in rows)
+        for n, rows in held.items()
+    }
+    return ArticleRow(**data), quotes
 
 
 def new_key() -> int:
