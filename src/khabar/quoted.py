@@ -70,7 +70,9 @@ def matching_speakers(
     found: set[str] = set()
     if how != "vectors":
         arabic = any("\u0600" <= c <= "\u06ff" for c in person)
-        found = {s for s in speakers if spelled_alike(person, s if arabic else names.get(s) or s)}
+        found = {
+            s for s in speakers if spelled_alike(person, s, "" if arabic else names.get(s, ""))
+        }
     if embed is not None and not found and how != "spelling" and speakers:
         vectors = np.asarray(embed([person, *speakers]), dtype=np.float32)
         vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)

@@ -282,10 +282,127 @@ def _arabic_words(text: str) -> list[str]:
     return out
 
 
-def spelled_alike(person: str, speaker: str) -> bool:
+# English words of titles and bodies, and the Arabic words (al- aside, normalised) that
+# stand for them: "the Russian president" is الرئيس الروسي, "the police" الشرطة.
+_EN_TITLES: dict[str, tuple[str, ...]] = {
+    "president": ("رئيس", "رئيسه"),
+    "prime": ("رئيس",),
+    "minister": ("وزير", "وزيره", "وزراء"),
+    "ministry": ("وزاره",),
+    "spokesman": ("متحدث", "ناطق"),
+    "spokeswoman": ("متحدثه", "ناطقه"),
+    "spokesperson": ("متحدث", "متحدثه", "ناطق"),
+    "government": ("حكومه",),
+    "police": ("شرطه",),
+    "army": ("جيش",),
+    "military": ("جيش", "عسكري"),
+    "agency": ("وكاله",),
+    "union": ("نقابه", "اتحاد"),
+    "association": ("جمعيه",),
+    "organisation": ("منظمه",),
+    "organization": ("منظمه",),
+    "company": ("شركه",),
+    "bank": ("بنك", "مصرف"),
+    "central": ("مركزي",),
+    "committee": ("لجنه",),
+    "commission": ("لجنه", "هيئه", "مفوضيه"),
+    "authority": ("هيئه", "سلطه"),
+    "council": ("مجلس",),
+    "parliament": ("برلمان", "مجلس"),
+    "court": ("محكمه",),
+    "prosecutor": ("مدعي", "نيابه"),
+    "coordination": ("تنسيقيه",),
+    "teachers": ("اساتذه", "معلمين"),
+    "workers": ("عمال",),
+    "farmers": ("مزارعين", "فلاحين"),
+    "residents": ("سكان", "اهالي"),
+    "witnesses": ("شهود",),
+    "organisers": ("منظمون", "منظمين"),
+    "organizers": ("منظمون", "منظمين"),
+    "officials": ("مسؤولون", "مسؤولين"),
+    "official": ("مسؤول",),
+    "source": ("مصدر",),
+    "sources": ("مصادر",),
+    "security": ("امني", "امنيه", "امن"),
+    "governor": ("محافظ",),
+    "mayor": ("بلديه",),
+    "director": ("مدير", "مديره"),
+    "manager": ("مدير", "مديره"),
+    "chief": ("رئيس", "قائد"),
+    "head": ("رئيس", "رئيسه"),
+    "coach": ("مدرب",),
+    "captain": ("قائد",),
+    "ambassador": ("سفير",),
+    "envoy": ("مبعوث",),
+    "mediator": ("وسيط",),
+    "expert": ("خبير",),
+    "analyst": ("محلل",),
+    "economist": ("اقتصادي",),
+    "doctor": ("طبيب", "دكتور"),
+    "nurse": ("ممرضه",),
+    "lawyer": ("محامي",),
+    "judge": ("قاضي",),
+    "king": ("ملك",),
+    "prince": ("امير",),
+    "foreign": ("خارجيه",),
+    "interior": ("داخليه",),
+    "defence": ("دفاع",),
+    "defense": ("دفاع",),
+    "health": ("صحه",),
+    "education": ("تربيه", "تعليم"),
+    "finance": ("ماليه",),
+    "economy": ("اقتصاد",),
+    "energy": ("طاقه",),
+    "transport": ("نقل",),
+    "labour": ("عمل",),
+    "labor": ("عمل",),
+    "justice": ("عدل",),
+    "agriculture": ("زراعه", "فلاحه"),
+    "tourism": ("سياحه",),
+    "civil": ("مدني",),
+    "environmental": ("بيئه", "بيئيه"),
+    "environment": ("بيئه",),
+    "statistics": ("احصاء",),
+    "national": ("وطني", "وطنيه"),
+    "opposition": ("معارضه",),
+    "parties": ("احزاب",),
+    "party": ("حزب",),
+    "club": ("نادي",),
+    "university": ("جامعه",),
+    "hospital": ("مستشفي",),
+    "museum": ("متحف",),
+    "municipality": ("بلديه",),
+    "russian": ("روسي", "روسيه"),
+    "syrian": ("سوري", "سوريه"),
+    "american": ("امريكي", "امريكيه"),
+    "french": ("فرنسي", "فرنسيه"),
+    "turkish": ("تركي", "تركيه"),
+    "iranian": ("ايراني", "ايرانيه"),
+    "israeli": ("اسرائيلي", "اسرائيليه"),
+    "egyptian": ("مصري", "مصريه"),
+    "saudi": ("سعودي", "سعوديه"),
+    "kremlin": ("كرملين",),
+    "united": ("متحده",),
+    "nations": ("امم",),
+}
+
+
+def titled_alike(person: str, speaker: str) -> bool:
+    """Whether an English title or body with no name (*"the Russian president"*, *"the
+    police"*) is ``speaker``: every word of it stands for a word of the speaker's."""
+    words = [w.removesuffix("'s").removesuffix("'") for w in _LATIN.findall(person.lower())]
+    words = [w for w in words if w not in _EN_FILLER]
+    if not words or any(w not in _EN_TITLES for w in words):
+        return False
+    said = set(_arabic_words(speaker))
+    return all(any(form in said for form in _EN_TITLES[w]) for w in words)
+
+
+def spelled_alike(person: str, speaker: str, name: str = "") -> bool:
     """Whether ``person`` (as a question names them) is ``speaker`` (as an article names
-    them) by spelling: Arabic word for word, English by name skeletons. The person's last
-    name word must be among the speaker's words, or the speaker's among the person's."""
+    them, its name words ``name`` when known) by spelling: Arabic word for word; English by
+    the skeletons of the names (the person's last name word among the speaker's name words,
+    or theirs among the person's), or a title or body with no name word for word."""
     if re.search(r"[\u0600-\u06ff]", person):
         asked = [w for w in _arabic_words(person) if w not in _AR_FILLER]
         said = _arabic_words(speaker)
@@ -293,9 +410,11 @@ def spelled_alike(person: str, speaker: str) -> bool:
             return False
         shared = set(asked) & set(said)
         return said[-1] in asked or (asked[-1] in said and len(shared) * 2 >= len(asked))
+    if titled_alike(person, speaker):
+        return True
     names = [w for w in _LATIN.findall(person.lower()) if w not in _EN_FILLER]
     # compound names written as one word or two: "abdelhak" / "عبد الحق", "ben ali"
-    spoken = [arabic_skeleton(w) for w in _arabic_words(speaker)]
+    spoken = [arabic_skeleton(w) for w in _arabic_words(name or speaker)]
     spoken = [s for s in spoken if s]
     if not names or not spoken:
         return False
