@@ -31,6 +31,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from khabar import __version__
+from khabar.config import MAX_K
 from khabar.errors import (
     ArticleNotFoundError,
     EncoderMismatchError,
@@ -98,10 +99,6 @@ _STATUS = (
     (IndexFormatError, 503),
     (IndexWriteError, 507),
 )
-
-
-# The most passages one question may ask for (the API and the MCP tool).
-MAX_K = 50
 
 
 class AskRequest(BaseModel):

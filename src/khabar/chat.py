@@ -13,6 +13,7 @@ import contextlib
 from collections.abc import Callable, Sequence
 from typing import TextIO
 
+from khabar.config import MAX_K
 from khabar.errors import KhabarError
 from khabar.followup import MAX_HISTORY
 from khabar.records import Answer
@@ -26,7 +27,6 @@ HELP = (
     "  /help   this help\n"
     "  Ctrl-D  leave (or /quit)"
 )
-MAX_K = 50
 
 Ask = Callable[[str, int, Sequence[str]], Answer]
 

@@ -84,6 +84,7 @@ def _url(value: str) -> str:
 
 FAISS = "faiss"
 DEFAULT_PREFIX = "khabar_"  # the milvus_collection_prefix setting's default
+MAX_K = 50  # the most passages one question may ask for (the API, MCP, UI and khabar chat)
 
 
 def is_milvus(store: str) -> bool:

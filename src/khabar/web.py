@@ -18,7 +18,8 @@ from typing import Any
 
 import gradio as gr
 
-from khabar.api import MAX_K, ApiSettings, RunningServer, create_app
+from khabar.api import ApiSettings, RunningServer, create_app
+from khabar.config import MAX_K
 from khabar.conversation import NO_READING, NO_REPLY, reply_passages
 from khabar.errors import InputError, KhabarError
 from khabar.followup import MAX_HISTORY
