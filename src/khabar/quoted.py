@@ -2,10 +2,11 @@
 
 "What did Putin say about Israel?" is searched as any question; then, among its best
 ``DEPTH`` passages, those holding a quote whose speaker is the person asked about
-(``khabar.text.speakers``: by spelling, and by the model's vectors of the names for titles
-and bodies such as "the Russian president") gain ``SPEAKER_BONUS``, and the sentence marked is
-the quote's. When none of them quotes that person the answer says so and is not counted as
-answered: another person's words are never given as theirs. A question that is not about
+(``khabar.text.speakers``: by spelling; with ``speaker_match`` "both" or "vectors", by the
+model's vectors of the names too) gain ``SPEAKER_BONUS``, are ordered among themselves by
+the topic's cosine and the question's verb, and the sentence marked is the quote's. When
+none of them quotes that person the answer says so and is not counted as answered: another
+person's words are never given as theirs. A question that is not about
 what someone said is searched and answered exactly as before.
 """
 
@@ -64,15 +65,13 @@ def matching_speakers(
     """Which of ``speakers`` (as articles name them) are ``person`` (as a question names
     them): by spelling, by the model's vectors of the two (``embed``), or ``both``. By
     spelling an English name is compared with the speaker's name alone (``names``: each
-    speaker's name words, without their title), an Arabic one with the whole mention; by
-    vectors, when spelling finds no one, the closest speaker if it stands out."""
+    speaker's name words, without their title), an Arabic one with the whole mention
+    (``spelled_alike``); by vectors, when spelling finds no one, the closest speaker if it
+    stands out."""
     names = names or {}
     found: set[str] = set()
     if how != "vectors":
-        arabic = any("\u0600" <= c <= "\u06ff" for c in person)
-        found = {
-            s for s in speakers if spelled_alike(person, s, "" if arabic else names.get(s, ""))
-        }
+        found = {s for s in speakers if spelled_alike(person, s, names.get(s, ""))}
     if embed is not None and not found and how != "spelling" and speakers:
         vectors = np.asarray(embed([person, *speakers]), dtype=np.float32)
         vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
@@ -93,9 +92,10 @@ def prefer_speaker(
     topic_scores: TopicScores | None = None,
     bonus: float = SPEAKER_BONUS,
 ) -> tuple[list[ScoredChunk], SpeakerMatch]:
-    """``scored`` with ``bonus`` added to the passages that quote ``asked.person`` (and
-    TOPIC_WEIGHT times the topic's cosine with each, by ``topic_scores``), best first (ties
-    keep their order), and which quote of each it is."""
+    """``scored`` with ``bonus`` added to the passages that quote ``asked.person``, those
+    passages ordered among themselves by the topic's cosine with each (``topic_scores``) and
+    VERB_BONUS for the question's verb, best first (ties keep their order), and which quote of
+    each it is."""
     names = {q.speaker: q.name for item in scored for q in item.chunk.quotes}
     speakers = sorted(names)
     same = matching_speakers(asked.person, speakers, embed, how, names) if speakers else set()
@@ -108,19 +108,20 @@ def prefer_speaker(
     if quotes and asked.topic and topic_scores is not None:
         topic = topic_scores(asked.topic, list(quotes))
     top = max((item.score for item in scored if item.chunk.id in quotes), default=0.0)
-    best_topic = max(topic.values(), default=0.0)
+    best_topic = max(topic.values()) if topic else None
     out = []
     for item in scored:
         if item.chunk.id in quotes:
             # the person's passages take the best one's place, then the topic orders them
-            lift = (top - item.score) + topic.get(item.chunk.id, best_topic) - best_topic
+            lift = 0.0
+            if best_topic is not None:
+                lift = (top - item.score) + topic.get(item.chunk.id, best_topic) - best_topic
             verb = VERB_BONUS if _said_as(item.chunk.quotes, same, asked) else 0.0
-            item = replace(item, score=item.score + bonus + verb + (lift if topic else 0.0))
+            item = replace(item, score=item.score + bonus + verb + lift)
         out.append(item)
     out.sort(key=lambda item: -item.score)
-    best = max(topic.values()) if topic else None
-    on_topic = best is None or best >= TOPIC_MIN_COSINE
-    return out, SpeakerMatch(asked, quotes, on_topic, best)
+    on_topic = best_topic is None or best_topic >= TOPIC_MIN_COSINE
+    return out, SpeakerMatch(asked, quotes, on_topic, best_topic)
 
 
 def _said_as(quotes: Sequence[Quote], same: set[str], asked: AskedSpeaker) -> bool:

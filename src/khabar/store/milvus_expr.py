@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Iterable, Sequence
+from dataclasses import asdict
 from typing import Any
 
 from khabar.errors import InputError
@@ -33,8 +34,6 @@ MAX_TERM = 200  # characters of a term a posting keeps (Milvus strings have a le
 def article_row_json(row: ArticleRow, chunks: Sequence[Chunk]) -> str:
     """An article's row as Milvus keeps it: its fields, and its chunks' quotes by ordinal
     (as many as the row has room for)."""
-    from dataclasses import asdict
-
     quotes = {
         str(n): [[q.speaker, q.verb, q.start, q.end, q.name] for q in c.quotes]
         for n, c in enumerate(chunks)

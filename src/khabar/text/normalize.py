@@ -32,6 +32,12 @@ def normalize_for_matching(text: str) -> str:
     return text.translate(_ALEF_FORMS).translate(_DIGITS).casefold()
 
 
+def word_set(words: str) -> set[str]:
+    """The words of ``words`` (space-separated), each as ``normalize_for_matching`` makes it:
+    a word list written as it reads, compared as text is matched."""
+    return {normalize_for_matching(w) for w in words.split()}
+
+
 def neutralize_bidi(text: str) -> str:
     """Remove bidi override, embedding and isolate characters from text to be shown.
 

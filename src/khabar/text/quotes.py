@@ -23,11 +23,11 @@ Measured on the hand-marked set in ``data/quotes`` (``bench/quotes.py``).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from khabar.records import Quote
-from khabar.text.normalize import normalize_for_matching
+from khabar.text.normalize import normalize_for_matching, word_set
 
 _TOKEN = re.compile(r"[^\s\"«»“”„‟(),.:;!?،؛؟…]+|[\"«»“”„‟]|[(),.:;!?،؛؟…]")
 _OPEN = {"«": "»", "“": "”", '"': '"', "„": "“", "‟": "”"}
@@ -36,12 +36,8 @@ _SENTENCE_END = {".", "!", "?", "؟", "…"}
 _COMMA = {"،", ",", "؛", ";"}
 
 
-def _n(words: str) -> set[str]:
-    return {normalize_for_matching(w) for w in words.split()}
-
-
 # Speech verbs (past tense as the stem) and their forms.
-_VERBS = _n(
+_VERBS = word_set(
     "قال أكد شدد جدد أضاف أوضح صرح أعلن اعتبر نفى حذر دعا طالب كشف ذكر تابع لفت أشار أفاد "
     "رأى نوه أعرب وصف أبلغ رجح توقع أقر زعم ادعى اتهم أورد عزا"
 )
@@ -51,30 +47,32 @@ for _verb in _VERBS:
     _stem = _verb[:-1] if _verb.endswith(("ي", "ا")) else _verb
     for _ending in ("ت", "ا", "وا", "تا"):
         _VERB_FORMS.add(_stem + _ending if _verb.endswith(("ي", "ا")) else _verb + _ending)
-_VERB_FORMS |= _n("نفت دعت نفوا دعوا رات راى راوا يقول تقول يقولون يؤكد تؤكد يرى ترى يعتبر تعتبر")
+_VERB_FORMS |= word_set(
+    "نفت دعت نفوا دعوا رات راى راوا يقول تقول يقولون يؤكد تؤكد يرى ترى يعتبر تعتبر"
+)
 # "بين" is "between" far more often than "he explained": only with و/ف before it.
-_PREFIXED_ONLY = _n("بين بينت")
+_PREFIXED_ONLY = word_set("بين بينت")
 # Verbs that take who spoke as an object pronoun's antecedent: وصفه X بأنه …
 _OBJECT_SUFFIXES = ("ه", "ها", "هم", "هما")
-_OBJECT_VERBS = _n("وصف اعتبر")
+_OBJECT_VERBS = word_set("وصف اعتبر")
 # Participles after a comma: "، مؤكداً أن …"
-_PARTICIPLES = _n(
+_PARTICIPLES = word_set(
     "مؤكدا مؤكده مؤكدين مشيرا مشيره مشيرين مضيفا مضيفه مضيفين لافتا لافته معتبرا معتبره "
     "مشددا مشدده موضحا موضحه متوقعا متوقعه معربا معربه محذرا محذره مطالبا مطالبه داعيا "
     "داعيه نافيا نافيه منوها منوهه قائلا قائله"
 )
 # What the report of a report calls the speech: نقلت عن X قوله …
-_REPORTED = _n(
+_REPORTED = word_set(
     "قوله قولها قولهم تاكيده تاكيدها تشديده تشديدها تحذيره تحذيرها اشارته اشارتها "
     "تصريحه تصريحها اعلانه اعلانها"
 )
-_QUOTING = _n("نقل نقلت نقلا نقلوا")
-_ATTRIBUTIONS = _n("بحسب حسب وفقا وفق طبقا")
+_QUOTING = word_set("نقل نقلت نقلا نقلوا")
+_ATTRIBUTIONS = word_set("بحسب حسب وفقا وفق طبقا")
 # Words that open what was said
-_THAT = _n("أن إن أنه إنه أنها إنها أنهم إنهم بأن بأنه بأنها بأنهم فإن")
-_FROM = _n("من عن على إلى الى ب")
+_THAT = word_set("أن إن أنه إنه أنها إنها أنهم إنهم بأن بأنه بأنها بأنهم فإن")
+_FROM = word_set("من عن على إلى الى ب")
 # Heads of a title before a name, and of a body that speaks
-_TITLES = _n(
+_TITLES = word_set(
     "وزير وزيرة الوزير رئيس رئيسة الرئيس مدير مديرة المدير المديرة المتحدث المتحدثة الناطق "
     "الناطقة متحدث ناطق محافظ المحافظ مدرب المدرب قائد القائد عضو العضو الخبير الخبيرة خبير "
     "سفير السفير ممثل نائب النائب عميد الأمين أمين مستشار المستشار زعيم الزعيم رئيسه "
@@ -83,7 +81,7 @@ _TITLES = _n(
     "القاضي المدعي المفوض مفوض دبلوماسي الدبلوماسي منسق المنسق المحلل محلل الباحث باحث "
     "الطبيب طبيب الممرضة ممرضة"
 )
-_BODIES = _n(
+_BODIES = word_set(
     "وزارة الوزارة نقابة النقابة البنك بنك الشرطة منظمة المنظمة شركة الشركة إدارة الإدارة "
     "اتحاد الاتحاد التنسيقية الوكالة وكالة الحكومة حكومة الجيش الرئاسة المنظمون المنظمين "
     "شهود مصدر مصادر المصدر المصادر هيئة الهيئة الدفاع مجلس المجلس لجنة اللجنة الأمم "
@@ -94,13 +92,13 @@ _BODIES = _n(
     "مراقبون ناشطون مسؤولو مسؤولي"
 )
 # Words that never belong to who spoke
-_STOP = _n(
+_STOP = word_set(
     "في خلال أمام عبر لدى منذ بعد قبل حول مع عن من على إلى الى إن أن قد لقد كان كانت "
     "وكان وكانت الذي التي الذين اليوم أمس غدا الأحد الإثنين الاثنين الثلاثاء الأربعاء "
     "الخميس الجمعة السبت الأسبوع الشهر العام صباح مساء هذا هذه ذلك تلك إثر عقب أيضا "
     "ايضا كما ما لا لم لن هو هي هم وهو وهي لكن ولكن غير"
 )
-_HONORIFICS = _n("الدكتور الدكتورة العقيد اللواء العميد الشيخ الأستاذ سعادة معالي")
+_HONORIFICS = word_set("الدكتور الدكتورة العقيد اللواء العميد الشيخ الأستاذ سعادة معالي")
 
 
 def _title(norm: str) -> bool:
@@ -114,11 +112,11 @@ def _title(norm: str) -> bool:
     return False
 
 
-_NAME_LINKS = _n("بن ابن بنت أبو ابو أبي عبد آل")
-_NAME_ENDS = _n("الدين الله الرحمن")
-_ASIDES = _n("خلال وذلك")
-_WHAT = _n("لما ما")
-_TONGUE = _n("لسان")
+_NAME_LINKS = word_set("بن ابن بنت أبو ابو أبي عبد آل")
+_NAME_ENDS = word_set("الدين الله الرحمن")
+_ASIDES = word_set("خلال وذلك")
+_WHAT = word_set("لما ما")
+_TONGUE = word_set("لسان")
 _MAX_SKIP = 10  # tokens between who spoke and "أن/إن/:" (a place, a time, "لوكالة …")
 
 
@@ -185,8 +183,6 @@ class _Reader:
             j = self._title_end(i)
             title_end = j
             j = self._name_end(j)
-            if j == title_end and title_end > i + 1 and tokens[title_end - 1].norm in _TITLES:
-                pass
             return self._mention(i, j, title_end)
         if head in _BODIES:
             return self._mention(i, self._body_end(i), i)
@@ -355,7 +351,7 @@ class _Reader:
 
     def _known_name(self, i: int) -> _Mention | None:
         norm = self.tokens[i].norm
-        key = norm[2:] if norm.startswith("ال") else norm
+        key = _bare_al(norm)
         return self.known.get("name:" + key)
 
     def _boundary(self, j: int, strict: bool = False) -> bool:
@@ -395,7 +391,7 @@ class _Reader:
         found = None
         if mention.name:
             last = mention.name.split()[-1]
-            found = self.known.get("name:" + (last[2:] if last.startswith("ال") else last))
+            found = self.known.get("name:" + _bare_al(last))
         elif mention.title:
             found = self.known.get("title:" + mention.title)
         if found is None and not mention.title and len(mention.name.split()) == 1:
@@ -576,7 +572,7 @@ def _remember(known: dict[str, _Mention], mention: _Mention) -> None:
             known[key] = mention
         return
     last = mention.name.split()[-1]
-    for key in ("name:" + (last[2:] if last.startswith("ال") else last), "title:" + mention.title):
+    for key in ("name:" + _bare_al(last), "title:" + mention.title):
         if key not in known or len(known[key].text) < len(mention.text):
             known[key] = mention
 
@@ -708,7 +704,7 @@ def _attributed(reader: _Reader, i: int) -> _Mention | None:
     return mention
 
 
-_SAME = _n("ذاته نفسه ذاتها نفسها")
+_SAME = word_set("ذاته نفسه ذاتها نفسها")
 
 
 def _at(
@@ -860,11 +856,3 @@ def _titled_before(reader: _Reader, i: int) -> _Mention | None:
             if mention is not None and mention.name and mention.last < i:
                 return mention
     return None
-
-
-def speakers(quotes: Iterable[Quote]) -> list[str]:
-    """The distinct speakers of ``quotes``, in order of first appearance."""
-    seen: dict[str, None] = {}
-    for quote in quotes:
-        seen.setdefault(quote.speaker, None)
-    return list(seen)

@@ -3,11 +3,11 @@ about (pure; imports nothing heavy).
 
 "What did Putin say about Israel?", "Zakharova's position on …", "how did X react to Y",
 "ماذا قال بوتين عن إسرائيل؟", "ما موقف X من Y": ``asked_speaker`` finds the person (X) and the
-topic (Y). ``same_speaker`` compares X with a quote's speaker as the article names them: an
+topic (Y). ``spelled_alike`` compares X with a quote's speaker as the article names them: an
 Arabic X word for word (al- aside), an English X by a consonant skeleton of each name, so
-that Putin ↔ بوتين, Lavrov ↔ لافروف, Zakharova ↔ زاخاروفا, Khoury ↔ خوري match. A title or a
-body asked in English ("the Russian president", "the police") has no spelling to compare:
-the service compares those by the model's vectors (``khabar.quoted``).
+that Putin ↔ بوتين, Lavrov ↔ لافروف, Zakharova ↔ زاخاروفا, Khoury ↔ خوري match, and an
+English title or body with no name ("the Russian president", "the police") word for word
+through a lexicon of news words (``titled_alike``).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from itertools import pairwise
 
-from khabar.text.normalize import normalize_for_matching
+from khabar.text.normalize import normalize_for_matching, word_set
 
 _EN_VERBS = (
     r"say|said|tell|told|think|warn(?:ed)?|reveal|call|describe|announce|claim|state|argue|"
@@ -43,22 +43,18 @@ _EN_ACCORDING = re.compile(
 )
 
 
-def _ar(words: str) -> set[str]:
-    return {normalize_for_matching(w) for w in words.split()}
-
-
-_AR_ASK = _ar("ماذا ما مم بماذا كيف الام الى عما عن فيم وماذا وما وكيف")
-_AR_VERBS = _ar(
+_AR_ASK = word_set("ماذا ما مم بماذا كيف الام الى عما عن فيم وماذا وما وكيف")
+_AR_VERBS = word_set(
     "قال قالت قالوا قاله قالته يقول تقول أكد أكدت أكدوا شدد شددت جدد جددت أضاف أضافت أوضح "
     "أوضحت صرح صرحت أعلن أعلنت اعتبر اعتبرت نفى نفت حذر حذرت دعا دعت دعوا طالب طالبت كشف "
     "كشفت ذكر ذكرت تابع لفت أشار أشارت أفاد أفادت رأى رأت وصف وصفت رد ردت علق علقت يرى ترى "
     "توقع توقعت عزا عزت اتهم اتهمت"
 )
-_AR_STANCE = _ar("موقف راي رد تعليق تصريح تصريحات كلام قول تحذير دعوه")
+_AR_STANCE = word_set("موقف راي رد تعليق تصريح تصريحات كلام قول تحذير دعوه")
 # Compared before ى → ي, so that the name علي is not the preposition على
 _AR_ABOUT = {"عن", "حول", "بشأن", "بشان", "من", "على", "في", "تجاه", "إزاء", "ازاء", "بخصوص"}
 _DIACRITICS = re.compile("[\u064b-\u0652\u0670\u0640]")
-_AR_FILLER = _ar("الذي التي الذين ماذا")
+_AR_FILLER = word_set("الذي التي الذين ماذا")
 # English words of a question that name no one: titles stay (they are what a body is called)
 _EN_FILLER = {"the", "a", "an", "mr", "mrs", "ms", "dr", "of", "and"}
 _LATIN = re.compile(r"[a-z]+(?:[-'][a-z]+)*")
@@ -93,7 +89,7 @@ def asked_speaker(question: str) -> AskedSpeaker | None:
 
 def _forms(words: str) -> frozenset[str]:
     out = set()
-    for word in _ar(words):
+    for word in word_set(words):
         out |= {word, "و" + word, "ف" + word}
     return frozenset(out)
 
