@@ -104,7 +104,7 @@ def test_the_citation_reads_left_to_right_with_an_arabic_title(page: Any) -> Non
 def test_arabic_heading_and_context_align_right(page: Any) -> None:
     hit = page.locator("#khabar-chat .khabar-hit").first
     hit.locator("details.khabar-context > summary").click()
-    for part in (".khabar-section", ".khabar-passage", ".khabar-neighbour"):
+    for part in (".khabar-speaker", ".khabar-section", ".khabar-passage", ".khabar-neighbour"):
         node = hit.locator(part).first
         assert node.evaluate("el => getComputedStyle(el).textAlign") == "right", part
         # and it sits against the right edge of the passage box

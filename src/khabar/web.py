@@ -42,7 +42,8 @@ CSS = """
 /* the chat's message bubbles align left: an Arabic passage, its heading and its context
    start on the right */
 .khabar-hit[dir="rtl"] .khabar-passage, .khabar-hit[dir="rtl"] .khabar-section,
-.khabar-hit[dir="rtl"] .khabar-neighbour { text-align: right !important; }
+.khabar-hit[dir="rtl"] .khabar-neighbour,
+.khabar-hit[dir="rtl"] .khabar-speaker { text-align: right !important; }
 .khabar-hit .khabar-cite { text-align: left !important; }
 /* Arabic titles in the Articles table: the UI's font, not a monospace one */
 #khabar-articles table, #khabar-articles td, #khabar-articles th, #khabar-articles span {
