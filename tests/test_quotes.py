@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from khabar.chunk import chunk_article
+from khabar.errors import InputError
 from khabar.ingest import read_path
 from khabar.quote_eval import load_articles, matched
 from khabar.service import Khabar
@@ -194,6 +195,10 @@ def test_quotes_lists_who_said_what(sample_service: Khabar) -> None:
     assert sample_service.quotes("Netanyahu") == []
     assert len(sample_service.quotes(limit=3)) == 3
     assert sample_service.quotes(since="2030-01-01") == []  # the sample is undated
+    with pytest.raises(InputError, match="the speaker is empty; give a name or a title"):
+        sample_service.quotes("  ")
+    with pytest.raises(InputError, match="limit must be at least 1"):
+        sample_service.quotes(limit=0)
 
 
 def test_cli_quotes(sample_index: Path) -> None:

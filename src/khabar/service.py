@@ -134,11 +134,15 @@ def second_options(settings: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _checked_question(text: str | None, what: str = "the question") -> str:
-    """``text`` stripped, or a clear error when it is empty or too long."""
+def _checked_question(
+    text: str | None,
+    what: str = "the question",
+    hint: str = "type a question in English or Arabic",
+) -> str:
+    """``text`` stripped, or a clear error when it is empty (saying ``hint``) or too long."""
     text = (text or "").strip()
     if not any(ch.isalnum() for ch in text):
-        raise EmptyQuestionError(f"{what} is empty; type a question in English or Arabic")
+        raise EmptyQuestionError(f"{what} is empty; {hint}")
     if len(text) > MAX_QUESTION_CHARS:
         raise InputError(
             f"{what} is {len(text)} characters long; the limit is {MAX_QUESTION_CHARS}"
@@ -667,7 +671,9 @@ class Khabar:
         self.store.refresh()
         speakers = None
         if speaker is not None:
-            speaker = _checked_question(speaker, "the speaker")
+            speaker = _checked_question(
+                speaker, "the speaker", "give a name or a title in English or Arabic"
+            )
             names = sorted({s for s, _ in self.store.quote_names()})
             how = "both" if self.speaker_match == "off" else self.speaker_match
             speakers = sorted(matching_speakers(speaker, names, self.encoder.embed_queries, how))
