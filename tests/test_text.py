@@ -84,6 +84,12 @@ def test_blocks_markdown_heading_and_last_short_line() -> None:
     ]
 
 
+def test_short_lines_ending_in_cjk_or_devanagari_stops_are_paragraphs() -> None:
+    text = "这部经，毫无可疑。\n\n他们确信幽玄。\n\nयह एक वाक्य है।\n\nالعنوان\n\nفقرة."
+    blocks = split_blocks(text)
+    assert [b.is_heading for b in blocks] == [False, False, False, True, False]
+
+
 def test_clauses_split_long_sentence_at_arabic_commas() -> None:
     text = (
         "استقبل الرئيس الروسي فلاديمير بوتين في الكرملين، وزيري الخارجية والدفاع السوريين، "

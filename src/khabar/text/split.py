@@ -14,7 +14,8 @@ from dataclasses import dataclass
 # quotes or brackets, then white space.
 _SENTENCE_END = re.compile(r"(?:[.!?؟…]+|\.\.\.)[\"'”’»)\]]*(?=\s|$)")
 _CLAUSE_BREAK = re.compile(r"[،؛;,:]\s+")
-_FINAL_PUNCT = ".!?؟…:;؛،,\"'”’»)]"
+# ... and 。！？ (Chinese, Japanese), । (Devanagari): a line ending so is no heading
+_FINAL_PUNCT = ".!?؟…:;؛،,\"'”’»)]。！？।"
 _MD_HEADING = re.compile(r"^#{1,6}\s+")
 _LIST_MARKER = re.compile(r"^(?:[-*•]\s+|\d+[.)]\s+)")
 
