@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from khabar.records import Quote
-from khabar.text.normalize import normalize_for_matching
+from khabar.text.normalize import normalize_for_matching, strip_article
 
 
 def load_articles(path: Path) -> list[dict[str, Any]]:
@@ -26,10 +26,7 @@ def _words(text: str) -> list[str]:
     out = []
     for word in normalize_for_matching(text).replace("«", " ").replace("»", " ").split():
         word = word.strip('()"“”')
-        for prefix in ("وال", "فال", "بال", "لل", "ال"):
-            if word.startswith(prefix) and len(word) > len(prefix) + 2:
-                word = word[len(prefix) :]
-                break
+        word = strip_article(word, clitics=True, rest=3)
         if word.endswith("يا") and len(word) > 4:
             word = word[:-1]  # the accusative's alif: دبلوماسياً
         if word:

@@ -28,8 +28,28 @@ def normalize_for_matching(text: str) -> str:
     """
     text = unicodedata.normalize("NFKC", text)
     text = _BIDI_CONTROLS.sub("", _INVISIBLE.sub("", text))
-    text = _DIACRITICS.sub("", text.replace(TATWEEL, ""))
+    text = strip_diacritics(text)
     return text.translate(_ALEF_FORMS).translate(_DIGITS).casefold()
+
+
+# The article, alone or after لـ (للرئيس); after a clitic (والرئيس، بالرئيس) only where
+# asked: وال also begins names (والتر).
+_ARTICLE = ("لل", "ال")
+_ARTICLE_AFTER_CLITIC = ("وال", "فال", "بال", "كال")
+
+
+def strip_article(word: str, *, clitics: bool = False, rest: int = 2) -> str:
+    """A normalised Arabic ``word`` without its article al- (ال, or the لل of لـ + ال; with
+    ``clitics`` also وال، فال، بال، كال), where at least ``rest`` letters remain."""
+    for prefix in (*_ARTICLE_AFTER_CLITIC, *_ARTICLE) if clitics else _ARTICLE:
+        if word.startswith(prefix) and len(word) - len(prefix) >= rest:
+            return word[len(prefix) :]
+    return word
+
+
+def strip_diacritics(text: str) -> str:
+    """``text`` without harakat, the superscript alef and tatweel (letters kept as written)."""
+    return _DIACRITICS.sub("", text.replace(TATWEEL, ""))
 
 
 def word_set(words: str) -> set[str]:

@@ -50,6 +50,8 @@ for _verb in _VERBS:
 _VERB_FORMS |= word_set(
     "نفت دعت نفوا دعوا رات راى راوا يقول تقول يقولون يؤكد تؤكد يرى ترى يعتبر تعتبر"
 )
+#: every form of a speech verb that the rules read (normalised), for the question side too
+SPEECH_VERB_FORMS = frozenset(_VERB_FORMS)
 # "بين" is "between" far more often than "he explained": only with و/ف before it.
 _PREFIXED_ONLY = word_set("بين بينت")
 # Verbs that take who spoke as an object pronoun's antecedent: وصفه X بأنه …

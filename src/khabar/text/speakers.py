@@ -16,7 +16,8 @@ import re
 from dataclasses import dataclass
 from itertools import pairwise
 
-from khabar.text.normalize import normalize_for_matching, word_set
+from khabar.text.normalize import normalize_for_matching, strip_article, strip_diacritics, word_set
+from khabar.text.quotes import SPEECH_VERB_FORMS
 
 _EN_VERBS = (
     r"say|said|tell|told|think|warn(?:ed)?|reveal|call|describe|announce|claim|state|argue|"
@@ -44,16 +45,11 @@ _EN_ACCORDING = re.compile(
 
 
 _AR_ASK = word_set("ماذا ما مم بماذا كيف الام الى عما عن فيم وماذا وما وكيف")
-_AR_VERBS = word_set(
-    "قال قالت قالوا قاله قالته يقول تقول أكد أكدت أكدوا شدد شددت جدد جددت أضاف أضافت أوضح "
-    "أوضحت صرح صرحت أعلن أعلنت اعتبر اعتبرت نفى نفت حذر حذرت دعا دعت دعوا طالب طالبت كشف "
-    "كشفت ذكر ذكرت تابع لفت أشار أشارت أفاد أفادت رأى رأت وصف وصفت رد ردت علق علقت يرى ترى "
-    "توقع توقعت عزا عزت اتهم اتهمت"
-)
+# the speech verbs the quote rules read, and what a question asks with besides: قاله، رد، علق
+_AR_VERBS = SPEECH_VERB_FORMS | word_set("قاله قالته رد ردت علق علقت")
 _AR_STANCE = word_set("موقف راي رد تعليق تصريح تصريحات كلام قول تحذير دعوه")
 # Compared before ى → ي, so that the name علي is not the preposition على
 _AR_ABOUT = {"عن", "حول", "بشأن", "بشان", "من", "على", "في", "تجاه", "إزاء", "ازاء", "بخصوص"}
-_DIACRITICS = re.compile("[\u064b-\u0652\u0670\u0640]")
 _AR_FILLER = word_set("الذي التي الذين ماذا")
 # English words of a question that name no one: titles stay (they are what a body is called)
 _EN_FILLER = {"the", "a", "an", "mr", "mrs", "ms", "dr", "of", "and"}
@@ -140,7 +136,7 @@ def _arabic(question: str) -> AskedSpeaker | None:
     else:
         return None
     rest = list(range(i, len(words)))
-    bare = [_DIACRITICS.sub("", w) for w in raw]
+    bare = [strip_diacritics(w) for w in raw]
     cut = next((j for j in rest[1:] if bare[j] in _AR_ABOUT), None)
     end = cut if cut is not None else len(words)
     if end <= i:
@@ -228,10 +224,7 @@ def _squeeze(text: str) -> str:
 def arabic_skeleton(word: str) -> str:
     """The consonants of an Arabic name word, as classes shared with ``latin_skeleton``."""
     word = normalize_for_matching(word)
-    for prefix in ("ال", "لل"):
-        if word.startswith(prefix) and len(word) > len(prefix) + 1:
-            word = word[len(prefix) :]
-            break
+    word = strip_article(word)
     first = {"و": "w", "ي": "y"}.get(word[:1], "")
     return _squeeze(
         first + word[1:].translate(_AR_SKELETON) if first else word.translate(_AR_SKELETON)
@@ -270,11 +263,7 @@ def _near(a: str, b: str) -> bool:
 def _arabic_words(text: str) -> list[str]:
     out = []
     for word in normalize_for_matching(re.sub(r"[«»“”\"()]", " ", text)).split():
-        for prefix in ("وال", "بال", "لل", "ال"):
-            if word.startswith(prefix) and len(word) > len(prefix) + 1:
-                word = word[len(prefix) :]
-                break
-        out.append(word)
+        out.append(strip_article(word, clitics=True))
     return out
 
 
