@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from khabar.embed.base import Encoder
 from khabar.service import Khabar
 
 LINES = [
@@ -48,8 +49,14 @@ def add_command(articles: Path, index: Path) -> list[str]:
     ]
 
 
+# The encoder of the first check, kept for the next ones (loading it is most of a check)
+_ENCODER: list[Encoder] = []
+
+
 def check_consistent(index: Path) -> int:
-    service = Khabar.open(index)  # opening repairs whatever the crash left
+    # opening repairs whatever the crash left
+    service = Khabar.open(index, encoder=_ENCODER[0] if _ENCODER else None)
+    _ENCODER[:] = [service.encoder]
     try:
         store = service.store
         db = store.db

@@ -147,19 +147,6 @@ def test_sessions_side_by_side_give_the_same_vectors_as_one(engine: Path) -> Non
     assert np.allclose(one, two, atol=1e-6)
 
 
-def test_an_engine_from_an_older_graph_is_rebuilt(tmp_path: Path) -> None:
-    from khabar.embed.factory import fast_model
-
-    folder = tmp_path / "engine"
-    (folder / "onnx").mkdir(parents=True)
-    (folder / ONNX_FILE).write_bytes(b"an old graph")
-    (folder / STAMP).write_text('{"graph_version": 2, "quantize": "int8"}', encoding="utf-8")
-    assert not engine_is_current(folder)
-    assert fast_model(str(folder), build=False) is None  # not used, and not built
-    assert fast_model(str(folder), build=True) == f"onnx:{folder}"
-    assert engine_is_current(folder) and (folder / ONNX_FILE).stat().st_size > 10**6
-
-
 def test_the_onnx_engine_gives_the_bundled_engines_vectors(engine: Path) -> None:
     from khabar.embed import load_encoder
 
@@ -210,6 +197,16 @@ def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_khabar_add_builds_the_engine_once_and_uses_it(tmp_path: Path) -> None:
+    """`khabar add` builds the ONNX engine once, in place of one of an older graph (which is
+    not used), and later commands use it."""
+    from khabar.embed.factory import fast_model
+
+    folder = tmp_path / "engine"
+    (folder / "onnx").mkdir(parents=True)
+    (folder / ONNX_FILE).write_bytes(b"an old graph")
+    (folder / STAMP).write_text('{"graph_version": 2, "quantize": "int8"}', encoding="utf-8")
+    assert not engine_is_current(folder)
+    assert fast_model(str(folder), build=False) is None  # not used, and not built
     env = {
         **os.environ,
         "KHABAR_FAST_ENGINE": "true",
@@ -224,6 +221,7 @@ def test_khabar_add_builds_the_engine_once_and_uses_it(tmp_path: Path) -> None:
     assert "building the ONNX engine" in first.stderr and "ONNX engine" in first.stdout
     assert re.search(r"ONNX engine built \(\d+ s\)", first.stderr)  # not silent till done
     assert not list((tmp_path / "engine").glob(".building-*"))
+    assert engine_is_current(folder) and (folder / ONNX_FILE).stat().st_size > 10**6
     (articles / "note.txt").write_text("الطقس\n\nالطقس في دمشق مشمس وحار اليوم.", "utf-8")
     second = cli(env, "add", str(articles), "--quiet")
     assert second.returncode == 0 and "building" not in second.stderr
