@@ -1,0 +1,67 @@
+"""Offline: other codes for the sealed spans, on bench/real_archive.py's cached vectors.
+
+FAISS indexes trained on 65,536 corpus spans, every span added (XQuAD's too: run
+bench/real_archive_parts.py first, which keeps them), 128 lists probed, the best 2,304
+candidates re-scored exactly; recall@10 against exact search for 200 English XQuAD
+questions and 150 English verses asked as questions.
+
+    python bench/real_archive_codes.py
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import real_archive as ra
+from real_archive_parts import XQ_SPANS
+
+from khabar.embed import load_encoder
+from khabar.evaluate import load_eval_set
+
+SPECS = ("OPQ56,IVF1024,PQ56x8", "IVF1024,PQ112x8", "IVF1024,PQ56x8")
+POOL = 2304
+
+
+def main() -> None:
+    faiss.omp_set_num_threads(2)
+    corpus = np.concatenate([np.load(ra.VECTORS / f"{lang}.npz")["spans"] for lang in ra.LANGUAGES])
+    x = np.concatenate([corpus, np.load(XQ_SPANS)]).astype(np.float32)
+    encoder = load_encoder(ra.engine(), "use", 0.15, None)
+    asked = load_eval_set(ra.XQUAD / "xquad.ar.json", ra.XQUAD / "xquad.en.json").questions
+    verses = [p for a in ra.corpus_articles("en") for p in a.text.split("\n\n")]
+    rng = np.random.default_rng(7)
+    picked = [verses[i] for i in rng.choice(len(verses), 150, False)]
+    sets = {
+        "xquad": encoder.embed_queries([q.text for q in asked][:200]),
+        "verses": encoder.embed_queries(picked),
+    }
+    exact = {name: ra.exact_top10(x, q) for name, q in sets.items()}
+    sample = corpus[rng.choice(len(corpus), 65_536, replace=False)]
+    for spec in SPECS:
+        started = time.perf_counter()
+        index = faiss.index_factory(x.shape[1], spec, faiss.METRIC_INNER_PRODUCT)
+        ivf = faiss.extract_index_ivf(index)
+        ivf.cp.niter = 10
+        index.train(sample)
+        index.add(x)
+        ivf.nprobe = 128
+        line = [spec, f"{time.perf_counter() - started:.0f} s"]
+        for name, queries in sets.items():
+            _, found = index.search(queries, POOL)
+            shares = []
+            for q, candidates, best in zip(queries, found, exact[name], strict=True):
+                candidates = candidates[candidates >= 0]
+                top = candidates[np.argsort(-(x[candidates] @ q))[:10]]
+                shares.append(len(set(top.tolist()) & set(best.tolist())) / 10)
+            line.append(f"{name} recall@10 {np.mean(shares):.3f}")
+        print(" | ".join(line), flush=True)
+
+
+if __name__ == "__main__":
+    main()
