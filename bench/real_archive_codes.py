@@ -1,9 +1,9 @@
 """Offline: other codes for the sealed spans, on bench/real_archive.py's cached vectors.
 
-FAISS indexes trained on 65,536 corpus spans, every span added (XQuAD's too: run
-bench/real_archive_parts.py first, which keeps them), 128 lists probed, the best 2,304
-candidates re-scored exactly; recall@10 against exact search for 200 English XQuAD
-questions and 150 English verses asked as questions.
+FAISS indexes trained on 65,536 corpus spans, every span added (XQuAD's too:
+``real_archive.with_xquad``), 128 lists probed, the best 2,304 candidates re-scored
+exactly; recall@10 against exact search for 200 English XQuAD questions and 150 English
+verses asked as questions.
 
     python bench/real_archive_codes.py
 """
@@ -19,7 +19,6 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import real_archive as ra
-from real_archive_parts import XQ_SPANS
 
 from khabar.embed import load_encoder
 from khabar.evaluate import load_eval_set
@@ -31,12 +30,11 @@ POOL = 2304
 def main() -> None:
     faiss.omp_set_num_threads(2)
     corpus = np.concatenate([np.load(ra.VECTORS / f"{lang}.npz")["spans"] for lang in ra.LANGUAGES])
-    x = np.concatenate([corpus, np.load(XQ_SPANS)]).astype(np.float32)
+    x = np.concatenate([corpus, ra.with_xquad(ra.engine())[1]]).astype(np.float32)
     encoder = load_encoder(ra.engine(), "use", 0.15, None)
     asked = load_eval_set(ra.XQUAD / "xquad.ar.json", ra.XQUAD / "xquad.en.json").questions
-    verses = [p for a in ra.corpus_articles("en") for p in a.text.split("\n\n")]
     rng = np.random.default_rng(7)
-    picked = [verses[i] for i in rng.choice(len(verses), 150, False)]
+    picked = ra.verse_questions(150, rng)
     sets = {
         "xquad": encoder.embed_queries([q.text for q in asked][:200]),
         "verses": encoder.embed_queries(picked),

@@ -5,8 +5,8 @@
 1. Where the span search loses its recall: for 400 English XQuAD questions and 300 English
    verses asked as questions, recall@10 against exact search of (a) the 8-bit codes alone,
    searched exactly, and (b) the store's search for 256 with 128, 512 and all 1,024 IVF
-   lists probed. The index is the corpus with XQuAD's Arabic passages added and compacted,
-   kept in bench/.cache/real-archive-big.
+   lists probed. The index is the corpus with XQuAD's Arabic passages added and compacted
+   (``real_archive.with_xquad``).
 2. Why other texts take the first place: each question's cosine (first model, second, and
    both as khabar weighs them) with its gold paragraph, against the mean and the best over
    each corpus language's paragraphs, and the share of questions that language's best beats.
@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import shutil
 import sys
 from pathlib import Path
 
@@ -27,17 +26,13 @@ from khabar.evaluate import load_eval_set
 from khabar.service import Khabar
 from khabar.store import SegmentStore
 
-BIG = ra.CACHE / "real-archive-big"
-XQ_SPANS = ra.CACHE / "real-archive-big-xquad-spans.npy"
 AR = ra.XQUAD / "xquad.ar.json"
 E5_DIM = 384  # the first model's share of the pair's 896 dimensions
 
 
 def questions(service: Khabar) -> dict[str, np.ndarray]:  # type: ignore[type-arg]
     texts = [q.text for q in load_eval_set(AR, ra.XQUAD / "xquad.en.json").questions][:400]
-    verses = [p for a in ra.corpus_articles("en") for p in a.text.split("\n\n")]
-    rng = np.random.default_rng(7)
-    picked = [verses[i] for i in rng.choice(len(verses), 300, False)]
+    picked = ra.verse_questions(300, np.random.default_rng(7))
     return {
         "xquad": service.encoder.embed_queries(texts),
         "verses": service.encoder.embed_queries(picked),
@@ -45,17 +40,9 @@ def questions(service: Khabar) -> dict[str, np.ndarray]:  # type: ignore[type-ar
 
 
 def span_search(model: str) -> None:
-    parts = [np.load(ra.VECTORS / f"{lang}.npz") for lang in ra.LANGUAGES]
-    if not BIG.exists():
-        shutil.copytree(ra.INDEX, BIG)
-        service = Khabar.open(BIG, model=model)
-        recorder = ra.Recorder(service)
-        service.add_articles(load_eval_set(AR).passages)
-        service.compact()
-        np.save(XQ_SPANS, np.concatenate(recorder.spans))
-        service.close()
-    vectors = np.concatenate([*(p["spans"] for p in parts), np.load(XQ_SPANS)])
-    service = Khabar.open(BIG, model=model)
+    corpus = [np.load(ra.VECTORS / f"{lang}.npz")["spans"] for lang in ra.LANGUAGES]
+    vectors = np.concatenate([*corpus, ra.with_xquad(model)[1]])
+    service = Khabar.open(ra.BIG, model=model)
     store = service.store
     assert isinstance(store, SegmentStore)
     ids = np.asarray(store.db.span_ids(), dtype=np.int64)
