@@ -210,7 +210,7 @@ def test_khabar_add_builds_the_engine_once_and_uses_it(tmp_path: Path) -> None:
     env = {
         **os.environ,
         "KHABAR_FAST_ENGINE": "true",
-        "KHABAR_EXPORT_DIR": str(tmp_path / "engine"),
+        "KHABAR_EXPORT_DIR": str(folder),
         "KHABAR_INDEX": str(tmp_path / "index"),
     }
     articles = tmp_path / "articles"
@@ -220,7 +220,7 @@ def test_khabar_add_builds_the_engine_once_and_uses_it(tmp_path: Path) -> None:
     assert first.returncode == 0, first.stderr
     assert "building the ONNX engine" in first.stderr and "ONNX engine" in first.stdout
     assert re.search(r"ONNX engine built \(\d+ s\)", first.stderr)  # not silent till done
-    assert not list((tmp_path / "engine").glob(".building-*"))
+    assert not list(folder.glob(".building-*"))
     assert engine_is_current(folder) and (folder / ONNX_FILE).stat().st_size > 10**6
     (articles / "note.txt").write_text("الطقس\n\nالطقس في دمشق مشمس وحار اليوم.", "utf-8")
     second = cli(env, "add", str(articles), "--quiet")
