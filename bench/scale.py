@@ -44,11 +44,12 @@ DIM = 896
 
 
 def real_encoder_info() -> EncoderInfo:
-    """The default pair's identity (name, fingerprint), without loading the models' engines."""
+    """The default pair's identity (name, fingerprint, question weights), without loading the
+    models' engines."""
     from khabar.embed import load_encoder
+    from khabar.service import encoder_info
 
-    enc = load_encoder("bundled", "use", 0.15, None)
-    return EncoderInfo(enc.name, enc.fingerprint, enc.dim)
+    return encoder_info(load_encoder("bundled", "use", 0.15, None))
 
 
 def sentences_and_questions() -> tuple[list[str], list[str]]:

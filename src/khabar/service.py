@@ -182,6 +182,13 @@ def choose_model(settings: Mapping[str, Any], fast: bool) -> str | None:
     return None
 
 
+def encoder_info(encoder: Encoder) -> EncoderInfo:
+    """What an index records of ``encoder``, with how its questions weigh their parts (a
+    paired encoder's: ``PairedEncoder.question_weights``; none for one model)."""
+    weights = getattr(encoder, "question_weights", ())
+    return EncoderInfo(encoder.name, encoder.fingerprint, encoder.dim, weights)
+
+
 class Khabar:
     """One open index and the encoder that reads and writes it."""
 
@@ -258,7 +265,7 @@ class Khabar:
                 model or own[0], second_model or own[1], second_weight, cache_dir
             )
         enc = encoder
-        info = EncoderInfo(enc.name, enc.fingerprint, enc.dim)
+        info = encoder_info(enc)
         opened = open_store(
             folder,
             info,

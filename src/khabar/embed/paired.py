@@ -41,6 +41,12 @@ class PairedEncoder:
         if self._languages is not None:
             language.preload()
 
+    @property
+    def question_weights(self) -> tuple[tuple[int, float], ...]:
+        """How a question's vector weighs its two parts, as (width, weight) pairs: what the
+        index's approximate search clusters by (``store.base.EncoderInfo``)."""
+        return ((self.first.dim, 1.0), (self.second.dim, self.second_weight))
+
     def weight_for(self, question: str) -> float:
         """The second model's weight for this question: ``second_weight``, or 0 when the
         question is in a language the second model was not trained on."""

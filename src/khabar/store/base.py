@@ -23,6 +23,8 @@ Ids = npt.NDArray[np.int64]
 Matrix = npt.NDArray[np.float32]
 Scores = npt.NDArray[np.float64]
 
+SPACE_FLOOR = 0.05
+
 
 @dataclass(frozen=True)
 class EncoderInfo:
@@ -31,6 +33,20 @@ class EncoderInfo:
     name: str
     fingerprint: str
     dim: int
+    # How a question's vector weighs its blocks of dimensions against a passage's, as
+    # (width, weight) pairs in order; empty: every dimension 1. A paired encoder's second
+    # model counts ``second_weight`` times (embed/paired.py). Only the approximate index's
+    # clustering uses it (``question_space``), never a score.
+    question_weights: tuple[tuple[int, float], ...] = ()
+
+    def question_space(self) -> Matrix | None:
+        """The scale per dimension of ``question_weights`` (weights below SPACE_FLOOR
+        raised to it, so that a weight raised later still finds its lists), or None when
+        there are none or they do not add up to ``dim``."""
+        if not self.question_weights or sum(w for w, _ in self.question_weights) != self.dim:
+            return None
+        blocks = [np.full(w, max(x, SPACE_FLOOR), np.float32) for w, x in self.question_weights]
+        return np.concatenate(blocks)
 
 
 @dataclass(frozen=True)

@@ -396,8 +396,8 @@ class SegmentStore:
         codec = self._codec(kind)
         if codec is None or trained is None:
             vectors = sample()
-            codec = Codec.train(vectors)
-            trained = ann.serialize(ann.train(vectors))
+            codec = Codec.train(vectors, space=self._encoder.question_space())
+            trained = ann.serialize(ann.train(codec.to_space(vectors)))
             with self.db.transaction():
                 catalog.save_codec(self.db.conn, kind, codec, trained)
             self._codecs[kind] = codec

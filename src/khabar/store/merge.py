@@ -72,7 +72,7 @@ def merge_segments(
     )
     flat = [(s, keep) for s, keep in zip(inputs, keeps, strict=True) if s.record.layout == FLAT]
     for segment, block in _blocks([s for s, _ in flat], [k for _, k in flat]):
-        ann.add(index, np.asarray(segment.ids)[block], segment.rows(block))
+        ann.add(index, np.asarray(segment.ids)[block], codec.to_space(segment.rows(block)))
     ann.save(index, writer.path(name, "ivf.faiss"))
     return writer.finish(name, kind, SEALED, ids, ["ids.npy", "sq8.npy", "ivf.faiss"])
 

@@ -130,20 +130,34 @@ class Codec:
     Trained once for an index kind (from the first sealed segment's vectors, widened by a
     margin, out-of-range values clipped), so that sealed segments share one code space and
     a merge of sealed segments copies codes instead of re-encoding them.
+
+    It also records the *space* of the kind's IVF index: a scale per dimension that the
+    vectors are multiplied by before the IVF index clusters and encodes them, and that a
+    question is divided by before it is searched there, so that inner products are those
+    of the unscaled vectors. A question that weighs part of its vector (a second model's
+    cosine counts 0.15: ``embed/paired.py``) is best served by lists clustered with that
+    part weighed the same (bench/real_archive_space.py); all ones for an index sealed
+    before the space was kept.
     """
 
-    def __init__(self, low: Matrix, step: Matrix) -> None:
+    def __init__(self, low: Matrix, step: Matrix, space: Matrix | None = None) -> None:
         self.low = np.asarray(low, dtype=np.float32).reshape(-1)
         self.step = np.asarray(step, dtype=np.float32).reshape(-1)
+        self.space = (
+            np.ones_like(self.low)
+            if space is None
+            else np.asarray(space, dtype=np.float32).reshape(-1)
+        )
 
     @classmethod
-    def train(cls, vectors: Matrix, margin: float = 0.1) -> Codec:
-        """Per-dimension ranges of ``vectors``, ``margin`` of the range wider on each side."""
+    def train(cls, vectors: Matrix, margin: float = 0.1, space: Matrix | None = None) -> Codec:
+        """Per-dimension ranges of ``vectors``, ``margin`` of the range wider on each side;
+        ``space``: the IVF index's scale per dimension (None: ones)."""
         low = vectors.min(axis=0)
         high = vectors.max(axis=0)
         width = np.maximum(high - low, 1e-6)
         low = low - margin * width
-        return cls(low, width * (1 + 2 * margin) / 255.0)
+        return cls(low, width * (1 + 2 * margin) / 255.0, space)
 
     def encode(self, vectors: Matrix) -> npt.NDArray[np.uint8]:
         """Codes of ``vectors``."""
@@ -155,17 +169,25 @@ class Codec:
         """Approximate vectors of ``codes``."""
         return (codes.astype(np.float32) * self.step + self.low).astype(np.float32)
 
+    def to_space(self, vectors: Matrix) -> Matrix:
+        """``vectors`` as the IVF index holds them (scaled by ``space``)."""
+        return np.ascontiguousarray(np.asarray(vectors, dtype=np.float32) * self.space)
+
+    def question_to_space(self, query: Matrix) -> Matrix:
+        """A question as the IVF index is searched with it (divided by ``space``)."""
+        return np.ascontiguousarray(np.asarray(query, dtype=np.float32) / self.space)
+
     def to_bytes(self) -> bytes:
-        """The codec as one .npy array of two rows (kept in the database)."""
+        """The codec as one .npy array of three rows (kept in the database)."""
         buffer = io.BytesIO()
-        np.save(buffer, np.stack([self.low, self.step]), allow_pickle=False)
+        np.save(buffer, np.stack([self.low, self.step, self.space]), allow_pickle=False)
         return buffer.getvalue()
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> Codec:
-        """The inverse of ``to_bytes``."""
-        both = np.load(io.BytesIO(raw), allow_pickle=False)
-        return cls(both[0], both[1])
+        """The inverse of ``to_bytes`` (two rows, no space: a codec from before it)."""
+        rows = np.load(io.BytesIO(raw), allow_pickle=False)
+        return cls(rows[0], rows[1], rows[2] if len(rows) > 2 else None)
 
 
 class Segment:
@@ -236,7 +258,8 @@ class Segment:
         return np.asarray(self._codes[rows])
 
     def assign(self, query: Matrix, nprobe: int) -> tuple[Any, Any]:
-        """The IVF lists to probe for ``query`` (a sealed segment; shared by its kind)."""
+        """The IVF lists to probe for ``query`` (a sealed segment; shared by its kind),
+        ``query`` already in the IVF index's space (``Codec.question_to_space``)."""
         return ann.assign(self._ivf, query, nprobe)
 
     def ivf_path(self) -> Path:
@@ -262,7 +285,8 @@ class Segment:
     ) -> tuple[Ids, Scores]:
         """The ``k`` best ids (unsorted), of the ``allowed`` ones when given: a flat
         segment's with their exact inner products, a sealed one's, in the ``assigned`` IVF
-        lists, with their PQ scores (to be re-scored: ``Collection.search``)."""
+        lists, with their PQ scores (to be re-scored: ``Collection.search``; ``query`` in
+        the IVF index's space)."""
         k = min(k, self.count)
         if k <= 0:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
@@ -385,8 +409,11 @@ class Collection:
         sealed_segments = [s for s in self.segments if s.record.layout != FLAT]
         parts = flat
         if sealed_segments:
-            assigned = sealed_segments[0].assign(q, self.nprobe)
-            sealed = [s.search(q, refine, assigned, allowed) for s in sealed_segments]
+            codec = sealed_segments[0].codec
+            assert codec is not None
+            in_space = codec.question_to_space(q)
+            assigned = sealed_segments[0].assign(in_space, self.nprobe)
+            sealed = [s.search(in_space, refine, assigned, allowed) for s in sealed_segments]
             ids = np.concatenate([p[0] for p in sealed])
             approx = np.concatenate([p[1] for p in sealed])
             best = ids[np.argsort(-approx, kind="stable")[:refine]]
