@@ -5,7 +5,7 @@ FAISS indexes trained on 65,536 corpus spans, every span added (XQuAD's too:
 exactly; recall@10 against exact search for 200 English XQuAD questions and 150 English
 verses asked as questions.
 
-    python bench/real_archive_codes.py
+    python bench/real_archive_codes.py [FAISS_SPEC ...]   (default: SPECS)
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import real_archive as ra
 from khabar.embed import load_encoder
 from khabar.evaluate import load_eval_set
 
-SPECS = ("OPQ56,IVF1024,PQ56x8", "IVF1024,PQ112x8", "IVF1024,PQ56x8")
+SPECS = ("IVF1024,SQ8", "OPQ56,IVF1024,PQ56x8", "IVF1024,PQ112x8", "IVF1024,PQ56x8")
 POOL = 2304
 
 
@@ -41,7 +41,7 @@ def main() -> None:
     }
     exact = {name: ra.exact_top10(x, q) for name, q in sets.items()}
     sample = corpus[rng.choice(len(corpus), 65_536, replace=False)]
-    for spec in SPECS:
+    for spec in sys.argv[1:] or SPECS:
         started = time.perf_counter()
         index = faiss.index_factory(x.shape[1], spec, faiss.METRIC_INNER_PRODUCT)
         ivf = faiss.extract_index_ivf(index)
