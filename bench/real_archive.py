@@ -185,6 +185,16 @@ def with_xquad(model: str) -> tuple[Matrix, Matrix]:
     return saved["chunks"], saved["spans"]
 
 
+def corpus_vectors(kind: str) -> Matrix:
+    """The cached float vectors of the corpus's ``kind`` ("chunks" or "spans"), in id order."""
+    return np.concatenate([np.load(VECTORS / f"{lang}.npz")[kind] for lang in LANGUAGES])
+
+
+def big_spans(model: str) -> Matrix:
+    """The float vectors of ``BIG``'s spans, in id order: the corpus's, then XQuAD's."""
+    return np.concatenate([corpus_vectors("spans"), with_xquad(model)[1]]).astype(np.float32)
+
+
 def verse_questions(n: int, rng: np.random.Generator) -> list[str]:
     """``n`` verses of the English translation, drawn by ``rng``, to ask as questions."""
     verses = [p for a in corpus_articles("en") for p in a.text.split("\n\n")]

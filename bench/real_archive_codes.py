@@ -29,7 +29,7 @@ POOL = 2304
 
 def main() -> None:
     faiss.omp_set_num_threads(2)
-    corpus = np.concatenate([np.load(ra.VECTORS / f"{lang}.npz")["spans"] for lang in ra.LANGUAGES])
+    corpus = ra.corpus_vectors("spans")
     x = np.concatenate([corpus, ra.with_xquad(ra.engine())[1]]).astype(np.float32)
     encoder = load_encoder(ra.engine(), "use", 0.15, None)
     asked = load_eval_set(ra.XQUAD / "xquad.ar.json", ra.XQUAD / "xquad.en.json").questions

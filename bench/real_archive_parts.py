@@ -40,8 +40,7 @@ def questions(service: Khabar) -> dict[str, np.ndarray]:  # type: ignore[type-ar
 
 
 def span_search(model: str) -> None:
-    corpus = [np.load(ra.VECTORS / f"{lang}.npz")["spans"] for lang in ra.LANGUAGES]
-    vectors = np.concatenate([*corpus, ra.with_xquad(model)[1]])
+    vectors = ra.big_spans(model)
     service = Khabar.open(ra.BIG, model=model)
     store = service.store
     assert isinstance(store, SegmentStore)

@@ -53,7 +53,7 @@ def resealed(model: str) -> None:
     try:
         store = service.store
         assert isinstance(store, SegmentStore)
-        vectors = span_vectors()
+        vectors = ra.big_spans(model)
         ids = np.asarray(store.db.span_ids(), dtype=np.int64)
         with store.writing("resealed"):
             old = [s.record.name for s in store.collections["spans"].segments]
@@ -69,12 +69,6 @@ def resealed(model: str) -> None:
     finally:
         service.close()
     building.rename(SPACE)
-
-
-def span_vectors() -> ra.Matrix:
-    """The float vectors of the big index's spans, in id order."""
-    corpus = [np.load(ra.VECTORS / f"{lang}.npz")["spans"] for lang in ra.LANGUAGES]
-    return np.concatenate([*corpus, ra.with_xquad(ra.engine())[1]]).astype(np.float32)
 
 
 def exact_search(collection: Collection) -> Any:
@@ -113,7 +107,7 @@ def main() -> None:
         assert segment.record.layout != FLAT and segment.codec is not None
         result["space"] = sorted({float(x) for x in segment.codec.space})
         ids = np.asarray(store.db.span_ids(), dtype=np.int64)
-        vectors = span_vectors()
+        vectors = ra.big_spans(model)
         questions = [
             q.text
             for lang in ra.QUESTION_LANGUAGES
