@@ -101,9 +101,12 @@ def test_a_failed_write_says_so_and_names_the_article(tmp_path: Path) -> None:
 
 def test_the_encoder_and_the_format_are_checked_on_open(tmp_path: Path) -> None:
     path = str(tmp_path / "store.db")
-    store = milvus.MilvusStore.open(path, ENCODER)
+    weighted = EncoderInfo(ENCODER.name, ENCODER.fingerprint, ENCODER.dim, ((ENCODER.dim, 1.0),))
+    store = milvus.MilvusStore.open(path, weighted)
     store.write([pending(0)])
     store.close()
+    # what it records is what `khabar migrate` opens the copy's other end with
+    assert milvus.recorded_encoder_info(path) == weighted
     other = EncoderInfo("another-model", "1", ENCODER.dim)
     with pytest.raises(EncoderMismatchError, match="built with random-test-vectors"):
         milvus.MilvusStore.open(path, other)

@@ -19,6 +19,7 @@ from khabar.chunk import chunk_article
 from khabar.ingest import article_from_text
 from khabar.service import Khabar
 from khabar.store import EncoderInfo, Filter, PendingArticle, SegmentStore
+from khabar.store.opening import recorded_info
 from khabar.store.segments import FLAT, MERGE_FACTOR, SEALED
 
 DIM = 32
@@ -140,7 +141,18 @@ def test_a_sealed_kind_is_clustered_in_the_questions_space(tmp_path: Path) -> No
     # the space is the index's, kept with its codec, whatever encoder opens it later
     (segment,) = reopened.collections["spans"].segments
     assert segment.codec is not None and np.array_equal(segment.codec.space, space)
+    reopened.write([pending(99)])
     reopened.close()
+    # the manifest keeps the weights (an opening without them does not drop them), so that
+    # `khabar migrate`, which opens both ends without the model, seals the copy so too
+    recorded = recorded_info(tmp_path / "index")
+    assert recorded is not None and recorded.question_weights == weighted.question_weights
+    copy = SegmentStore.open(tmp_path / "copy", recorded, embed, "test", seal_vectors=50)
+    for i in range(MERGE_FACTOR):
+        copy.write([pending(i, paragraphs=30)])
+    (segment,) = copy.collections["spans"].segments
+    assert segment.codec is not None and np.array_equal(segment.codec.space, space)
+    copy.close()
 
 
 def test_a_codec_from_before_the_space_reads_as_ones() -> None:

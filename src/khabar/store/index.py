@@ -447,7 +447,12 @@ class SegmentStore:
     def _manifest_stale(self) -> bool:
         counts = self.db.counts()
         m = self.manifest
-        return (m.articles, m.chunks, m.spans) != counts or m.segments != self._segment_list()
+        weights = [[w, x] for w, x in self._encoder.question_weights]
+        return (
+            (m.articles, m.chunks, m.spans) != counts
+            or m.segments != self._segment_list()
+            or bool(weights and m.question_weights != weights)
+        )
 
     def _segment_list(self) -> list[dict[str, Any]]:
         """Each segment's name, kind, layout, vector count and bytes on disk."""
@@ -470,6 +475,8 @@ class SegmentStore:
         m.articles, m.chunks, m.spans = articles, chunks, spans
         m.khabar_version = self._version
         m.segments = self._segment_list()
+        if self._encoder.question_weights:
+            m.question_weights = [[w, x] for w, x in self._encoder.question_weights]
         m.save(self.folder)
 
     # -- dense legs -----------------------------------------------------------

@@ -31,6 +31,10 @@ class Manifest:
     spans: int = 0
     settings: dict[str, Any] = field(default_factory=dict)
     segments: list[dict[str, Any]] = field(default_factory=list)
+    # the encoder's question weights, [width, weight] pairs (``EncoderInfo.question_weights``):
+    # kept so that a process that opens the index without the model (`khabar migrate`) seals
+    # in the same space as one that has it
+    question_weights: list[list[float]] = field(default_factory=list)
 
     def to_json(self) -> str:
         """The manifest as pretty JSON."""

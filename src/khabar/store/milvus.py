@@ -220,8 +220,9 @@ class MilvusStore:
 
     def _create(self, khabar_version: str) -> None:
         create_collections(self.client, self.names, self.info.dim, self.server_version)
-        encoder = {"name": self.info.name, "fingerprint": self.info.fingerprint}
-        encoder["dim"] = self.info.dim  # type: ignore[assignment]
+        encoder: dict[str, Any] = {"name": self.info.name, "fingerprint": self.info.fingerprint}
+        encoder["dim"] = self.info.dim
+        encoder["question_weights"] = [[w, x] for w, x in self.info.question_weights]
         self._set_meta({"encoder": json.dumps(encoder), "khabar": khabar_version, "terms": "0"})
         self._set_meta({"format": str(FORMAT)})  # the mark that the store is whole
 
@@ -817,7 +818,9 @@ def recorded_encoder_info(
     if recorded is None:
         return None
     encoder = recorded["encoder"]
-    return EncoderInfo(str(encoder["name"]), str(encoder["fingerprint"]), int(encoder["dim"]))
+    weights = tuple((int(w), float(x)) for w, x in encoder.get("question_weights", ()))
+    name, fingerprint, dim = str(encoder["name"]), str(encoder["fingerprint"]), int(encoder["dim"])
+    return EncoderInfo(name, fingerprint, dim, weights)
 
 
 def _id(row: dict[str, Any]) -> int:

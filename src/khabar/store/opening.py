@@ -56,7 +56,8 @@ def recorded_info(
     if not (index / MANIFEST_NAME).exists():
         return None
     manifest = Manifest.load(index)
-    return EncoderInfo(manifest.encoder, manifest.encoder_fingerprint, manifest.dim)
+    weights = tuple((int(w), float(x)) for w, x in manifest.question_weights)
+    return EncoderInfo(manifest.encoder, manifest.encoder_fingerprint, manifest.dim, weights)
 
 
 def no_index_error(
