@@ -23,21 +23,19 @@ row's place in it (``milvus_expr.py``), so no counter lives on any server. Reads
 Milvus's Session consistency: a server sees its own writes at once and the others' within
 about a second (Strong reads cost some 250 ms each on Milvus 2.3).
 
-An article is written as: any old rows of its id deleted (its article row first), its
-chunks, spans and postings inserted, then its article row. Every search drops the rows of
-articles without a row, so an add killed midway leaves nothing visible and the next add of
-the article replaces what it left.
+Writes are ``milvus_write.py`` (an article's rows first, its article row last), reads of
+rows ``milvus_rows.py``; this module is the Store protocol over them. Every search drops
+the rows of articles without an article row, so an add killed midway leaves nothing
+visible and the next add of the article replaces what it left.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import threading
 import time
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -48,9 +46,6 @@ from khabar.errors import (
     EncoderMismatchError,
     IndexFormatError,
     IndexNotFoundError,
-    IndexWriteError,
-    ReadOnlyIndexError,
-    StoreUnavailableError,
 )
 from khabar.records import Quote
 from khabar.store import lexical
@@ -59,96 +54,39 @@ from khabar.store.base import (
     Filter,
     Ids,
     Matrix,
-    PendingArticle,
     Scores,
     nothing_held,
 )
 from khabar.store.metadata import ArticleRow, StoredChunk, StoredSpan
 from khabar.store.milvus_client import (
-    BATCH,
-    CONSISTENCY,
     KINDS,
     WINDOW,
-    Guarded,
     connect,
     create_collections,
     release,
 )
 from khabar.store.milvus_expr import (
     CHUNK_BITS,
-    ChunkQuotes,
-    article_row_json,
-    article_rows,
     both,
-    check_sizes,
     chunk_id,
     filter_expression,
-    int_list,
     literal,
-    new_key,
     read_article_row,
     str_list,
     term_key,
 )
+from khabar.store.milvus_rows import id_array, row_id
+from khabar.store.milvus_write import MilvusWriting
 from khabar.store.quote_rows import QuoteRow
-from khabar.text.tokenize import terms as terms_of
 
 FORMAT = 1
 DF_SECONDS = 60.0  # how long a term's chunk count is kept (news terms recur)
-STRONG_SECONDS = 1.0  # after a write, how long this store's reads wait for its deletes
 POSTING_FIELDS = ["chunk_id", "article_id"]
 COUNT_WINDOW = 2_048  # postings a question's terms are counted from in one query, at most
 
 
-@dataclass
-class _Cache:
-    """What one question reads more than once, kept until the next refresh (the service
-    refreshes before every question) or write: articles (whole ones have a row) with their
-    keys, chunks read (with their neighbours, for an answer's context), spans by chunk,
-    BM25's totals. A refresh makes a new one: questions on other threads keep theirs, and
-    each fills it with whole entries only, so that two filling it at once agree."""
-
-    rows: dict[str, tuple[ArticleRow, int] | None] = field(default_factory=dict)
-    chunks: dict[int, dict[str, Any]] = field(default_factory=dict)
-    spans: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
-    totals: tuple[int, int] | None = None
-    quotes: dict[str, ChunkQuotes] = field(default_factory=dict)  # by article, by ordinal
-
-
-class MilvusStore:
+class MilvusStore(MilvusWriting):
     """The Store protocol over one Milvus (Lite file, standalone server or cluster)."""
-
-    def __init__(
-        self,
-        client: Any,
-        address: str,
-        version: str,
-        prefix: str,
-        info: EncoderInfo,
-        read_only: bool,
-    ) -> None:
-        self.location = address
-        self.rebuilt: list[str] = []
-        self.notes: list[str] = []
-        self.read_only = read_only
-        self.server_version = version
-        self.info = info
-        self.prefix = prefix
-        self.client = Guarded(client, address)
-        self.names = {kind: prefix + kind for kind in KINDS}
-        self._cache = _Cache()  # replaced, never emptied, by a refresh
-        self._df: dict[str, tuple[float, int]] = {}
-        self._lock = threading.Lock()
-        self._strong_until = 0.0
-        self._closed = False
-        self._writing = False
-
-    def _level(self) -> str:
-        """The consistency of a read: Session, but Strong for a moment after this store
-        deleted rows (Milvus 2.3 does not make a session wait for its own deletes)."""
-        if self._writing or time.monotonic() >= self._strong_until:
-            return CONSISTENCY  # a write's own reads need no more (deletes are idempotent)
-        return "Strong"
 
     # -- opening ------------------------------------------------------------
     @classmethod
@@ -187,6 +125,8 @@ class MilvusStore:
         """What the meta collection records (format, encoder), or None without one."""
         if not self.client.has_collection(self.names["meta"]):
             return None
+        if not self.client.list_indexes(self.names["meta"]):
+            return None  # another khabar is making the store this moment (no index yet)
         self.client.load_collection(self.names["meta"])
         rows = self._all("meta", 'key in ["format", "encoder", "khabar"]', ["key", "value"])
         found = {str(r["key"]): str(r["value"]) for r in rows}
@@ -231,158 +171,8 @@ class MilvusStore:
             self.client.load_collection(self.names[kind])
 
     # -- writing ------------------------------------------------------------
-    def check_writable(self, what: str = "changed") -> None:
-        """A ReadOnlyIndexError when this store was opened for questions only."""
-        if self.read_only:
-            raise ReadOnlyIndexError(
-                f"{self.location}: opened read-only; it cannot be {what} from this process"
-            )
-
-    def write(self, add: Sequence[PendingArticle], remove: Sequence[str] = ()) -> None:
-        """Remove articles and add others; each article lands whole or not at all (Milvus
-        has no transaction over several rows, so a batch is not one step)."""
-        self.check_writable()
-        with self._lock:
-            self._writing = True
-            try:
-                for article_id in remove:
-                    self._delete(article_id)
-                for pending in add:
-                    self._insert(pending)
-            finally:
-                self._writing = False
-                self.refresh()
-                self._strong_until = time.monotonic() + STRONG_SECONDS
-
-    def _delete(self, article_id: str) -> None:
-        """Remove an article's row (it stops being searchable), then its other rows, by
-        primary key (Milvus deletes by another field only after a query of its own, some
-        250 ms on Milvus 2.3). Rows are inserted chunks first and deleted chunks last, so
-        an article with no chunk row has no other rows either."""
-        old = self.article(article_id)
-        if old is not None:
-            self.client.delete(self.names["articles"], ids=[article_id])
-            self._cache.rows.pop(article_id, None)
-        condition = f"article_id == {literal(article_id)}"
-        if old is not None or self._all("chunks", condition, ["id"], 1):
-            for kind in ("postings", "spans", "chunks"):
-                ids = [int(r["id"]) for r in self._all(kind, condition, ["id"])]
-                for first in range(0, len(ids), BATCH):
-                    self.client.delete(self.names[kind], ids=ids[first : first + BATCH])
-        if old is not None:
-            self._forget_source(old.source)
-
-    def _insert(self, pending: PendingArticle) -> None:
-        article = pending.article
-        check_sizes(article.id, len(pending.chunks), len(pending.span_vectors))
-        self._delete(article.id)
-        key = self._free_key()
-        chunk_terms = [terms_of(c.embed_text) for c in pending.chunks]
-        average = self._average_terms(sum(map(len, chunk_terms)), len(chunk_terms))
-        chunk_rows, span_rows, posting_rows = article_rows(pending, key, chunk_terms, average)
-        try:
-            for kind, rows in (
-                ("chunks", chunk_rows),
-                ("spans", span_rows),
-                ("postings", posting_rows),
-            ):
-                for start in range(0, len(rows), BATCH):
-                    self.client.insert(self.names[kind], rows[start : start + BATCH])
-            row = ArticleRow(
-                article.id,
-                article.title,
-                article.source,
-                article.url,
-                article.published,
-                pending.content_hash,
-                time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                len({c.paragraph for c in pending.chunks}),
-                article.origin,
-                article.author,
-            )
-            # Read, add, write: two servers adding at once may lose one count; that changes
-            # BM25's average chunk length a little, never which chunks match.
-            terms = int(self._meta("terms") or 0) + sum(map(len, chunk_terms))
-            self._set_meta({"terms": str(terms), "source:" + article.source: "1"})
-            self.client.insert(  # the mark: from here on the article is searchable
-                self.names["articles"],
-                [
-                    {
-                        "id": article.id,
-                        "source": article.source,
-                        "published": article.published or "",
-                        "url": article.url or "",
-                        "seq": time.time_ns(),
-                        "key": key,
-                        "row": article_row_json(row, pending.chunks),
-                        "vector": [0.0, 0.0],
-                    }
-                ],
-            )
-        except StoreUnavailableError as exc:
-            raise IndexWriteError(
-                f"{article.id}: not added ({exc}); it is not searchable, and the next add of "
-                "it replaces what was written"
-            ) from exc
-
-    def _free_key(self) -> int:
-        while True:
-            key = new_key()
-            low, high = chunk_id(key, 0), chunk_id(key + 1, 0)
-            if not self._all("chunks", f"id >= {low} and id < {high}", ["id"], 1):
-                return key
-
-    def _average_terms(self, adding: int, chunks: int) -> float:
-        total, count = self._term_totals()
-        return max((total + adding) / max(count + chunks, 1), 1.0)
-
-    def _term_totals(self) -> tuple[int, int]:
-        cache = self._cache
-        if cache.totals is None:
-            cache.totals = int(self._meta("terms") or 0), self._count("chunks")
-        return cache.totals
-
-    def _forget_source(self, source: str) -> None:
-        if not self._all("articles", f"source == {literal(source)}", ["id"], 1):
-            self.client.delete(self.names["meta"], ids=["source:" + source])
-
-    def _meta(self, key: str) -> str | None:
-        rows = self._all("meta", f"key == {literal(key)}", ["value"], 1)
-        return str(rows[0]["value"]) if rows else None
-
-    def _set_meta(self, values: dict[str, str]) -> None:
-        self.client.upsert(
-            self.names["meta"],
-            [{"key": k, "value": v, "vector": [0.0, 0.0]} for k, v in values.items()],
-        )
-
-    def sweep(self) -> None:
-        """Remove the rows of articles that have no article row (adds cut short), noting
-        in ``rebuilt`` what was removed (`khabar repair`)."""
-        self.check_writable("repaired")
-        with self._lock:
-            owners = {str(r["article_id"]) for r in self._all("chunks", "", ["article_id"])}
-            left = sorted(owners - self._whole(owners))
-            for article_id in left:
-                self._delete(article_id)
-        if left:
-            self.rebuilt.append(
-                f"removed the rows of {len(left)} articles whose add was cut short "
-                f"({', '.join(left[:5])}{', …' if len(left) > 5 else ''}); add them again"
-            )
-
-    def compact(self) -> dict[str, Any]:
-        """Ask Milvus to compact every collection (drop deleted rows, merge segments)."""
-        self.check_writable("compacted")
-        for kind in KINDS:
-            self.client.compact(self.names[kind])
-        return {"milvus": "compaction requested for " + ", ".join(self.names.values())}
 
     # -- freshness and life -------------------------------------------------
-    def refresh(self) -> None:
-        """Forget what was cached of the store (other servers write to it too): a new cache,
-        so that a question still reading (on another thread) keeps the one it began with."""
-        self._cache = _Cache()
 
     def reading(self) -> contextlib.AbstractContextManager[None]:
         """Nothing to hold: Milvus serves reads beside writes."""
@@ -422,55 +212,29 @@ class MilvusStore:
         whole = self._whole({str(r["article_id"]) for r in rows})
         return [r for r in rows if r["article_id"] in whole]
 
-    def _whole(self, article_ids: set[str]) -> set[str]:
-        """Which of ``article_ids`` have their article row (are wholly written)."""
-        return {a for a, found in self._keyed(sorted(article_ids)).items() if found}
-
     def search_chunks(
         self, query: Matrix, k: int, where: Filter | None = None
     ) -> tuple[Ids, Scores]:
         """The best chunks by inner product, within ``where`` (a Milvus expression)."""
         rows = self._search("chunks", query, k, where, [])
-        return _ids(r["id"] for r in rows), np.asarray([r["score"] for r in rows], dtype=np.float64)
+        return id_array(r["id"] for r in rows), np.asarray(
+            [r["score"] for r in rows], dtype=np.float64
+        )
 
     def search_spans(self, query: Matrix, k: int, where: Filter | None = None) -> tuple[Ids, Ids]:
         """The best spans and their chunks, within ``where``."""
         rows = self._search("spans", query, k, where, ["chunk_id"])
-        return _ids(r["id"] for r in rows), _ids(r["chunk_id"] for r in rows)
+        return id_array(r["id"] for r in rows), id_array(r["chunk_id"] for r in rows)
 
     def chunk_vectors(self, ids: Ids) -> tuple[Ids, Matrix]:
         """The chunk ids of ``ids`` that exist, in their order, and their vectors."""
         return self._vectors("chunks", ids)
 
     def span_vectors(self, ids: Ids) -> tuple[Ids, Matrix]:
-        """The same for span ids."""
-        return self._vectors("spans", ids)
-
-    def _vectors(self, kind: str, ids: Ids) -> tuple[Ids, Matrix]:
-        found = {int(r["id"]): r["vector"] for r in self._by_ids(kind, ids, ["vector"])}
-        order = [i for i in (int(x) for x in ids) if i in found]
-        vectors = np.asarray([found[i] for i in order], dtype=np.float32)
-        return _ids(order), vectors.reshape(len(order), self.info.dim)
-
-    def _by_ids(self, kind: str, ids: Sequence[int] | Ids, fields: list[str]) -> list[Any]:
-        return self._rows_in(kind, "id", [int(i) for i in ids], fields)
-
-    def _rows_in(
-        self,
-        kind: str,
-        field: str,
-        values: Sequence[int] | Sequence[str],
-        fields: list[str],
-        also: str = "",
-    ) -> list[dict[str, Any]]:
-        """The rows whose ``field`` is one of ``values`` (and that meet ``also``), asking
-        for BATCH values at a time."""
-        quoted = str_list if values and isinstance(values[0], str) else int_list
-        out: list[dict[str, Any]] = []
-        for start in range(0, len(values), BATCH):
-            named = f"{field} in {quoted(values[start : start + BATCH])}"  # type: ignore[arg-type]
-            out.extend(self._all(kind, both(named, also) or named, fields))
-        return out
+        """The same for span ids (those of chunks whose spans this question read already
+        come with their rows: a question reads its candidates' spans, then their vectors)."""
+        known = {int(r["id"]): r["vector"] for rows in self._cache.spans.values() for r in rows}
+        return self._vectors("spans", ids, known)
 
     # -- lexical leg --------------------------------------------------------
     def lexical_top(self, terms: Sequence[str], k: int, where: Filter) -> tuple[Ids, Scores]:
@@ -481,7 +245,7 @@ class MilvusStore:
         expression = self._where(where)
         frequencies = self._frequencies(terms)
         if expression is None or not frequencies or k <= 0:
-            return _ids([]), np.empty(0)
+            return id_array([]), np.empty(0)
         depth = min(max(k, lexical.TERM_DEPTH), WINDOW)
         proposing = lexical.proposing_terms(frequencies)
         few = [t for t in proposing if frequencies[t] <= depth]
@@ -502,7 +266,7 @@ class MilvusStore:
             )[0]
             rows.extend(h["entity"] for h in hits)
         whole = self._whole({str(r["article_id"]) for r in rows})
-        ids = _ids(sorted({int(r["chunk_id"]) for r in rows if r["article_id"] in whole}))
+        ids = id_array(sorted({int(r["chunk_id"]) for r in rows if r["article_id"] in whole}))
         scores = self._bm25(frequencies, ids)
         order = np.lexsort((ids, -scores))[:k]
         order = order[scores[order] > 0]
@@ -544,69 +308,11 @@ class MilvusStore:
             self._df.update({t: (now, n) for t, n in found.items()})
         return {t: self._df[t][1] for t in unique if self._df[t][1]}
 
-    def _count(self, kind: str, expression: str = "") -> int:
-        rows = self.client.query(
-            self.names[kind],
-            filter=expression,
-            output_fields=["count(*)"],
-            consistency_level=self._level(),
-        )
-        return int(rows[0]["count(*)"]) if rows else 0
-
     # -- metadata -----------------------------------------------------------
     def _articles_where(self, expression: str, limit: int | None = None) -> list[ArticleRow]:
         rows = self._all("articles", expression, ["row", "seq"], limit)
         rows.sort(key=lambda r: int(r["seq"]))
         return [read_article_row(r["row"])[0] for r in rows]
-
-    def _all(
-        self, kind: str, expression: str, fields: list[str], limit: int | None = None
-    ) -> list[dict[str, Any]]:
-        """Every row meeting ``expression`` (at most ``limit``), in one query when they fit
-        Milvus's window, else through an iterator."""
-        window = WINDOW if limit is None else min(limit, WINDOW)
-        rows = list(
-            self.client.query(
-                self.names[kind],
-                filter=expression,
-                output_fields=fields,
-                limit=window,
-                consistency_level=self._level(),
-            )
-        )
-        if len(rows) < window or len(rows) == limit:
-            return rows
-        iterator = self.client.query_iterator(
-            self.names[kind],
-            filter=expression,
-            output_fields=fields,
-            batch_size=4_000,
-            limit=-1 if limit is None else limit,
-        )
-        out: list[dict[str, Any]] = []
-        try:
-            while batch := iterator.next():
-                out.extend(batch)
-        finally:
-            iterator.close()
-        return out
-
-    def article(self, article_id: str) -> ArticleRow | None:
-        """One article, or None."""
-        found = self._keyed([article_id]).get(article_id)
-        return None if found is None else found[0]
-
-    def _keyed(self, article_ids: Sequence[str]) -> dict[str, tuple[ArticleRow, int] | None]:
-        """Articles with their keys, by id (None: no such article), read once per refresh."""
-        cache = self._cache
-        missing = sorted({a for a in article_ids if a not in cache.rows})
-        found: dict[str, tuple[ArticleRow, int] | None] = dict.fromkeys(missing)
-        for r in self._rows_in("articles", "id", missing, ["id", "row", "key"]):
-            row, quotes = read_article_row(r["row"])
-            found[str(r["id"])] = row, int(r["key"])
-            cache.quotes[str(r["id"])] = quotes
-        cache.rows.update(found)
-        return {a: found[a] if a in found else cache.rows.get(a) for a in article_ids}
 
     def article_by_url(self, url: str) -> ArticleRow | None:
         """The article with this URL, or None."""
@@ -635,29 +341,29 @@ class MilvusStore:
         """Every chunk id ``where`` lets through, or None when there are more than ``limit``."""
         expression = self._where(where)
         if expression is None:
-            return _ids([])
+            return id_array([])
         rows = self._all("chunks", expression, ["id", "article_id"], limit + 1)
         if len(rows) > limit:
             return None
         whole = self._whole({str(r["article_id"]) for r in rows})
-        return _ids(sorted(int(r["id"]) for r in rows if r["article_id"] in whole))
+        return id_array(sorted(int(r["id"]) for r in rows if r["article_id"] in whole))
 
     def keep_matching(self, ids: Ids, where: Filter) -> Ids:
         """The chunk ids of ``ids`` that exist and ``where`` lets through, in order."""
         expression = self._where(where)
         if expression is None:
-            return _ids([])
+            return id_array([])
         wanted = [int(i) for i in ids]
-        kept = {_id(r) for r in self._rows_in("chunks", "id", wanted, ["id"], expression)}
-        return _ids(i for i in wanted if i in kept)
+        kept = {row_id(r) for r in self._rows_in("chunks", "id", wanted, ["id"], expression)}
+        return id_array(i for i in wanted if i in kept)
 
     def chunk_ids_of(self, article_ids: Sequence[str]) -> Ids:
         """The chunk ids of the given articles, article by article, in order."""
         wanted = list(article_ids)
         place = {a: i for i, a in enumerate(wanted)}
         rows = self._rows_in("chunks", "article_id", wanted, ["id", "article_id"])
-        rows.sort(key=lambda r: (place[str(r["article_id"])], _id(r)))
-        return _ids(_id(r) for r in rows)
+        rows.sort(key=lambda r: (place[str(r["article_id"])], row_id(r)))
+        return id_array(row_id(r) for r in rows)
 
     def chunks(self, ids: Sequence[int]) -> dict[int, StoredChunk]:
         """Chunks by id, with their article's citation fields (unknown ids left out). The
@@ -751,20 +457,6 @@ class MilvusStore:
         wanted = chunk_id(owner[1], ordinal)
         return self.chunks([wanted]).get(wanted)
 
-    def _spans_rows(self, chunk_ids: Sequence[int]) -> list[dict[str, Any]]:
-        """The span rows of the given chunks, chunk by chunk, in order (kept until the next
-        refresh: a question reads the candidates' spans, then its answer's)."""
-        wanted = [int(i) for i in chunk_ids]
-        cache = self._cache
-        missing = sorted({c for c in wanted if c not in cache.spans})
-        found: dict[int, list[dict[str, Any]]] = {c: [] for c in missing}
-        fields = ["id", "chunk_id", "start", "end", "kind"]
-        for r in self._rows_in("spans", "chunk_id", missing, fields):
-            found[int(r["chunk_id"])].append(r)
-        cache.spans.update(found)
-        known = {c: found[c] if c in found else cache.spans.get(c, []) for c in wanted}
-        return [r for c in known for r in sorted(known[c], key=_id)]
-
     def spans_of_chunks(self, ids: Sequence[int]) -> list[StoredSpan]:
         """Every span of the given chunks, chunk by chunk, in order."""
         return [
@@ -821,11 +513,3 @@ def recorded_encoder_info(
     weights = tuple((int(w), float(x)) for w, x in encoder.get("question_weights", ()))
     name, fingerprint, dim = str(encoder["name"]), str(encoder["fingerprint"]), int(encoder["dim"])
     return EncoderInfo(name, fingerprint, dim, weights)
-
-
-def _id(row: dict[str, Any]) -> int:
-    return int(row["id"])
-
-
-def _ids(values: Any) -> Ids:
-    return np.fromiter((int(v) for v in values), dtype=np.int64)
