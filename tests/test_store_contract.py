@@ -135,6 +135,22 @@ def test_what_is_written_reads_back(backend: tuple[Store, Opener]) -> None:
     assert sorted(sentences[:, 0].tolist()) == expected_sentences
 
 
+def test_one_write_replaces_adds_and_keeps_the_last_of_an_article_named_twice(
+    backend: tuple[Store, Opener],
+) -> None:
+    store, _ = backend
+    shorter = pending(2, paragraphs=4)  # a2 again, 4 paragraphs instead of 30
+    first, last = pending(50, paragraphs=2), pending(50, paragraphs=5)
+    store.write([shorter, article(51), first, last])
+    assert store.counts()[0] == ARTICLES + 2
+    assert len(chunk_ids(store, "a2")) == 4 and len(chunk_ids(store, "a50")) == 5
+    assert len(chunk_ids(store, "a51")) == PARAGRAPHS
+    row = store.article("a2")
+    assert row is not None and row.paragraphs == 4 and row.source == "test"
+    query = store.chunk_vectors(chunk_ids(store, "a50"))[1][4]
+    assert store.search_chunks(query, 1)[0].tolist() == chunk_ids(store, "a50")[4:].tolist()
+
+
 def test_each_vector_is_found_again(backend: tuple[Store, Opener]) -> None:
     store, _ = backend
     ids = chunk_ids(store)

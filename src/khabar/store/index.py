@@ -287,7 +287,9 @@ class SegmentStore:
 
     # -- writes -------------------------------------------------------------
     def write(self, add: Sequence[PendingArticle], remove: Sequence[str] = ()) -> None:
-        """Remove articles and add others in one step: all of it lands, or none of it."""
+        """Remove articles and add others in one step: all of it lands, or none of it (an
+        article named twice in ``add``: its last version)."""
+        add = list({p.article.id: p for p in add}.values())
         with self.writing():
             written: list[SegmentRecord] = []
             try:
