@@ -48,6 +48,15 @@ class EncoderInfo:
         blocks = [np.full(w, max(x, SPACE_FLOOR), np.float32) for w, x in self.question_weights]
         return np.concatenate(blocks)
 
+    def weights_record(self) -> list[list[float]]:
+        """``question_weights`` as a manifest or a Milvus meta row keeps them (JSON lists)."""
+        return [[w, x] for w, x in self.question_weights]
+
+    @staticmethod
+    def weights_from_record(record: Sequence[Sequence[float]]) -> tuple[tuple[int, float], ...]:
+        """The inverse of ``weights_record``."""
+        return tuple((int(w), float(x)) for w, x in record)
+
 
 @dataclass(frozen=True)
 class PendingArticle:

@@ -449,7 +449,7 @@ class SegmentStore:
     def _manifest_stale(self) -> bool:
         counts = self.db.counts()
         m = self.manifest
-        weights = [[w, x] for w, x in self._encoder.question_weights]
+        weights = self._encoder.weights_record()
         return (
             (m.articles, m.chunks, m.spans) != counts
             or m.segments != self._segment_list()
@@ -478,7 +478,7 @@ class SegmentStore:
         m.khabar_version = self._version
         m.segments = self._segment_list()
         if self._encoder.question_weights:
-            m.question_weights = [[w, x] for w, x in self._encoder.question_weights]
+            m.question_weights = self._encoder.weights_record()
         m.save(self.folder)
 
     # -- dense legs -----------------------------------------------------------

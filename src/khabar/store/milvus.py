@@ -42,29 +42,12 @@ from typing import Any
 import numpy as np
 
 from khabar.config import DEFAULT_PREFIX
-from khabar.errors import (
-    EncoderMismatchError,
-    IndexFormatError,
-    IndexNotFoundError,
-)
+from khabar.errors import EncoderMismatchError, IndexFormatError, IndexNotFoundError
 from khabar.records import Quote
 from khabar.store import lexical
-from khabar.store.base import (
-    EncoderInfo,
-    Filter,
-    Ids,
-    Matrix,
-    Scores,
-    nothing_held,
-)
+from khabar.store.base import EncoderInfo, Filter, Ids, Matrix, Scores, nothing_held
 from khabar.store.metadata import ArticleRow, StoredChunk, StoredSpan
-from khabar.store.milvus_client import (
-    KINDS,
-    WINDOW,
-    connect,
-    create_collections,
-    release,
-)
+from khabar.store.milvus_client import KINDS, WINDOW, connect, create_collections, release
 from khabar.store.milvus_expr import (
     CHUNK_BITS,
     both,
@@ -162,7 +145,7 @@ class MilvusStore(MilvusWriting):
         create_collections(self.client, self.names, self.info.dim, self.server_version)
         encoder: dict[str, Any] = {"name": self.info.name, "fingerprint": self.info.fingerprint}
         encoder["dim"] = self.info.dim
-        encoder["question_weights"] = [[w, x] for w, x in self.info.question_weights]
+        encoder["question_weights"] = self.info.weights_record()
         self._set_meta({"encoder": json.dumps(encoder), "khabar": khabar_version, "terms": "0"})
         self._set_meta({"format": str(FORMAT)})  # the mark that the store is whole
 
@@ -510,6 +493,6 @@ def recorded_encoder_info(
     if recorded is None:
         return None
     encoder = recorded["encoder"]
-    weights = tuple((int(w), float(x)) for w, x in encoder.get("question_weights", ()))
+    weights = EncoderInfo.weights_from_record(encoder.get("question_weights", ()))
     name, fingerprint, dim = str(encoder["name"]), str(encoder["fingerprint"]), int(encoder["dim"])
     return EncoderInfo(name, fingerprint, dim, weights)

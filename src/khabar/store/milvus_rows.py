@@ -18,19 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from khabar.store.base import (
-    EncoderInfo,
-    Ids,
-    Matrix,
-)
+from khabar.store.base import EncoderInfo, Ids, Matrix
 from khabar.store.metadata import ArticleRow
-from khabar.store.milvus_client import (
-    BATCH,
-    CONSISTENCY,
-    KINDS,
-    WINDOW,
-    Guarded,
-)
+from khabar.store.milvus_client import BATCH, CONSISTENCY, KINDS, WINDOW, Guarded
 from khabar.store.milvus_expr import (
     ChunkQuotes,
     both,
@@ -193,7 +183,9 @@ class MilvusRows:
     def _vectors(
         self, kind: str, ids: Ids, known: dict[int, Any] | None = None
     ) -> tuple[Ids, Matrix]:
-        found = dict(known or {})
+        """The ids of ``ids`` that exist, in their order, and their vectors: those in ``known``
+        (id → vector, filled in here) as they are, the others read."""
+        found = {} if known is None else known
         missing = [i for i in (int(x) for x in ids) if i not in found]
         found.update((int(r["id"]), r["vector"]) for r in self._by_ids(kind, missing, ["vector"]))
         order = [i for i in (int(x) for x in ids) if i in found]

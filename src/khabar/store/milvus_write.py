@@ -14,19 +14,10 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from khabar.errors import (
-    IndexWriteError,
-    ReadOnlyIndexError,
-    StoreUnavailableError,
-)
-from khabar.store.base import (
-    PendingArticle,
-)
+from khabar.errors import IndexWriteError, ReadOnlyIndexError, StoreUnavailableError
+from khabar.store.base import PendingArticle
 from khabar.store.metadata import ArticleRow
-from khabar.store.milvus_client import (
-    BATCH,
-    KINDS,
-)
+from khabar.store.milvus_client import BATCH, KINDS
 from khabar.store.milvus_expr import (
     CHUNK_BITS,
     article_row_json,

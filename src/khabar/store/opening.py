@@ -56,7 +56,7 @@ def recorded_info(
     if not (index / MANIFEST_NAME).exists():
         return None
     manifest = Manifest.load(index)
-    weights = tuple((int(w), float(x)) for w, x in manifest.question_weights)
+    weights = EncoderInfo.weights_from_record(manifest.question_weights)
     return EncoderInfo(manifest.encoder, manifest.encoder_fingerprint, manifest.dim, weights)
 
 
